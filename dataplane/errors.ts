@@ -1,0 +1,36 @@
+/**
+ * kdp's typed error. Every failure kdp reports carries a stable code (KDP_ERR_...), a message that
+ * says what failed and what to do, and the underlying cause when there is one. Callers branch on
+ * `code`, never on message text.
+ */
+export class KdpError extends Error {
+  readonly code: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KdpError';
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+export function isKdpError(err: unknown, code?: string): err is KdpError {
+  return err instanceof KdpError && (code === undefined || err.code === code);
+}
+
+/** Message of any thrown value, with the cause chain, for logs and CLI output. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
+    if (cur instanceof Error) {
+      parts.push(cur instanceof KdpError ? `${cur.message} [${cur.code}]` : cur.message);
+      cur = (cur as { cause?: unknown }).cause;
+    } else {
+      parts.push(String(cur));
+      break;
+    }
+  }
+  return parts.join(': caused by: ');
+}
