@@ -75,3 +75,40 @@ export interface ApiClient {
   raw(req: TransportRequest): Promise<unknown>;
   close(): void;
 }
+
+export interface InformerHandlers<T extends KubeObject = KubeObject> {
+  onAdd?(obj: T): void;
+  onUpdate?(oldObj: T, newObj: T): void;
+  onDelete?(obj: T): void;
+}
+
+/**
+ * A shared informer: lists, then watches from the list's resourceVersion, keeps a local cache,
+ * relists on 410 Expired, reconnects with backoff, and calls handlers in event order (never
+ * re-entrantly, never synchronously inside another handler). onDelete gets the last known object.
+ */
+export interface Informer<T extends KubeObject = KubeObject> {
+  /** Handlers added after sync first receive onAdd for every cached object. */
+  addHandlers(h: InformerHandlers<T>): void;
+  /** Adds a named index: `fn` returns the index keys of an object. */
+  addIndexer(name: string, fn: (obj: T) => string[]): void;
+  start(): void;
+  /** Resolves once the initial list has been delivered to the handlers. */
+  waitForSync(signal?: AbortSignal): Promise<void>;
+  hasSynced(): boolean;
+  /** Cached objects, optionally in one namespace. */
+  list(namespace?: string): T[];
+  get(name: string, namespace?: string): T | undefined;
+  byIndex(indexName: string, key: string): T[];
+  /** The resourceVersion of the last event or list seen. */
+  lastResourceVersion(): string | undefined;
+  stop(): void;
+}
+
+export interface InformerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Re-deliver every cached object as onUpdate(obj, obj) this often; 0 disables. */
+  resyncSeconds?: number;
+}
