@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything kdp needs, idempotently: Debian packages (only the missing ones), npm
+# packages (only when package-lock.json changed since the last install), and the native build.
+# Safe to run again and again; the README's commands and .ci/run call it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# Debian packages: kernel tools for the emulated cluster and the traffic tools the benchmarks run.
+APT_PACKAGES=(iproute2 iptables nftables ipset conntrack iperf3 sockperf wrk kmod procps)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing Debian packages: ${missing[*]} (run as root to install them); continuing"
+  else
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+# npm packages: reinstall only when the lock file is newer than the last install.
+stamp=node_modules/.kdp-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi
+
+# Native addon (native/, binding.gyp at the root), when the project has one.
+if [ -f binding.gyp ]; then
+  if [ ! -f build/Release/kdp_native.node ] || [ -n "$(find native binding.gyp -newer build/Release/kdp_native.node -print -quit)" ]; then
+    log "building the native addon"
+    npx --no-install node-gyp rebuild --release >/dev/null
+  fi
+fi
+log "ready"
