@@ -1,0 +1,132 @@
+/**
+ * The real Kernel: links, addresses and routes through `ip -n NS ...` (one process per call;
+ * use NetworkOps.apply with a NetworkPlan when there are many), namespaces, sysctls and plans
+ * from the sibling files. Every call passes the same checks as the fake (check.ts), including
+ * the guard that refuses any namespace without the configured kdp prefix, before a process runs.
+ */
+import { checkOp } from '../check.ts';
+import type { Addresses, Kernel, Links, Routes } from '../interfaces.ts';
+import { KDP_NAMESPACE_PREFIX, assertIfName, assertKdpNamespace, assertPrefix } from '../names.ts';
+import {
+  RT_TABLE,
+  type AddressInfo,
+  type LinkChange,
+  type LinkInfo,
+  type NetOp,
+  type RouteInfo,
+  type RouteSpec,
+  type VethSpec,
+} from '../types.ts';
+import { Iproute2NetworkOps } from './apply.ts';
+import { describeOp, ipArgs } from './commands.ts';
+import { Iproute2Netns } from './netns.ts';
+import { parseAddresses, parseLinks, parseRoutes } from './parse.ts';
+import { runIp } from './run.ts';
+import { Iproute2Sysctl } from './sysctl.ts';
+
+export interface Iproute2KernelOptions {
+  /** Only namespaces starting with this are ever touched; default 'kdp-'. Tests narrow it. */
+  prefix?: string;
+}
+
+/** Runs one NetOp as one `ip -n NS` process after the shared checks. */
+class OpRunner {
+  constructor(readonly prefix: string) {}
+
+  async run(op: NetOp): Promise<void> {
+    const operation = describeOp(op);
+    checkOp(op, this.prefix, operation);
+    const args = ipArgs(op);
+    if (args === undefined) throw new TypeError(`${op.kind} is not an iproute2 operation`);
+    await runIp(['-n', op.ns, ...args], { namespace: op.ns, operation });
+  }
+
+  async read(ns: string, args: string[]): Promise<string> {
+    const operation = `ip ${args.join(' ')}`;
+    assertKdpNamespace(ns, this.prefix, operation);
+    return (await runIp(['-j', '-n', ns, ...args], { namespace: ns, operation })).stdout;
+  }
+}
+
+class Iproute2Links implements Links {
+  constructor(private readonly r: OpRunner) {}
+
+  addVeth(spec: VethSpec): Promise<void> {
+    return this.r.run({ kind: 'veth.add', ...spec });
+  }
+  addBridge(ns: string, name: string, options: { mtu?: number } = {}): Promise<void> {
+    return this.r.run({ kind: 'bridge.add', ns, name, mtu: options.mtu });
+  }
+  set(ns: string, name: string, change: LinkChange): Promise<void> {
+    return this.r.run({ kind: 'link.set', ns, name, ...change });
+  }
+  setUp(ns: string, name: string): Promise<void> {
+    return this.set(ns, name, { up: true });
+  }
+  setMaster(ns: string, name: string, master: string | null): Promise<void> {
+    return this.set(ns, name, { master });
+  }
+  setMtu(ns: string, name: string, mtu: number): Promise<void> {
+    return this.set(ns, name, { mtu });
+  }
+  moveTo(ns: string, name: string, targetNs: string): Promise<void> {
+    return this.r.run({ kind: 'link.move', ns, name, targetNs });
+  }
+  delete(ns: string, name: string): Promise<void> {
+    return this.r.run({ kind: 'link.delete', ns, name });
+  }
+  async list(ns: string): Promise<LinkInfo[]> {
+    return parseLinks(await this.r.read(ns, ['-d', 'link', 'show']));
+  }
+}
+
+class Iproute2Addresses implements Addresses {
+  constructor(private readonly r: OpRunner) {}
+
+  add(ns: string, dev: string, cidr: string): Promise<void> {
+    return this.r.run({ kind: 'addr.add', ns, dev, cidr });
+  }
+  delete(ns: string, dev: string, cidr: string): Promise<void> {
+    return this.r.run({ kind: 'addr.delete', ns, dev, cidr });
+  }
+  async list(ns: string, dev?: string): Promise<AddressInfo[]> {
+    if (dev !== undefined) assertIfName(dev, `ip address show dev ${dev}`, ns);
+    return parseAddresses(await this.r.read(ns, ['-4', 'address', 'show', ...(dev ? ['dev', dev] : [])]));
+  }
+}
+
+class Iproute2Routes implements Routes {
+  constructor(private readonly r: OpRunner) {}
+
+  add(ns: string, route: RouteSpec): Promise<void> {
+    return this.r.run({ kind: 'route.add', ns, route });
+  }
+  replace(ns: string, route: RouteSpec): Promise<void> {
+    return this.r.run({ kind: 'route.replace', ns, route });
+  }
+  delete(ns: string, route: RouteSpec): Promise<void> {
+    return this.r.run({ kind: 'route.delete', ns, route });
+  }
+  async list(ns: string, options: { table?: number | 'all' } = {}): Promise<RouteInfo[]> {
+    const table = options.table ?? RT_TABLE.main;
+    const json = await this.r.read(ns, ['-4', 'route', 'show', 'table', String(table)]);
+    return parseRoutes(json, table === 'all' ? RT_TABLE.main : table);
+  }
+}
+
+export function createIproute2Kernel(options: Iproute2KernelOptions = {}): Kernel {
+  const prefix = options.prefix ?? KDP_NAMESPACE_PREFIX;
+  assertPrefix(prefix);
+  const runner = new OpRunner(prefix);
+  const netns = new Iproute2Netns(prefix);
+  const sysctl = new Iproute2Sysctl(prefix);
+  return {
+    prefix,
+    netns,
+    links: new Iproute2Links(runner),
+    addresses: new Iproute2Addresses(runner),
+    routes: new Iproute2Routes(runner),
+    sysctl,
+    ops: new Iproute2NetworkOps(prefix, netns),
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The net.* sysctls of one fake namespace, with the defaults a fresh namespace has on the
+ * kernels kdp runs on, per-link net.ipv4.conf.<link>.* keys that come and go with the link, and
+ * the one coupling kdp relies on: net.ipv4.ip_forward switches forwarding on every interface
+ * (all, default, each link) as the kernel does. A key the namespace does not have is refused
+ * like the kernel's /proc/sys refuses it; tests add keys (ipvs, conntrack, ...) by constructor.
+ */
+import { KERNEL_ERR, kernelError } from '../errors.ts';
+
+const GLOBAL_DEFAULTS: Record<string, string> = {
+  'net.ipv4.ip_forward': '0',
+  'net.ipv4.ip_local_port_range': '32768\t60999',
+  'net.ipv4.ip_nonlocal_bind': '0',
+  'net.core.somaxconn': '4096',
+  'net.bridge.bridge-nf-call-iptables': '1',
+  'net.bridge.bridge-nf-call-ip6tables': '1',
+  'net.ipv6.conf.all.forwarding': '0',
+  'net.ipv6.conf.all.disable_ipv6': '0',
+  'net.ipv6.conf.default.disable_ipv6': '0',
+};
+
+/** Per-interface IPv4 keys, present for all, default and every link. */
+const CONF_DEFAULTS: Record<string, string> = {
+  forwarding: '0',
+  rp_filter: '0',
+  proxy_arp: '0',
+  route_localnet: '0',
+  send_redirects: '1',
+  accept_local: '0',
+};
+
+function confKey(link: string, name: string): string {
+  return `net.ipv4.conf.${link.replaceAll('.', '/')}.${name}`;
+}
+
+export class FakeSysctls {
+  private readonly values = new Map<string, string>();
+
+  constructor(extra: Readonly<Record<string, string>> = {}) {
+    for (const [k, v] of Object.entries({ ...GLOBAL_DEFAULTS, ...extra })) this.values.set(k, v);
+    for (const link of ['all', 'default']) {
+      for (const [name, v] of Object.entries(CONF_DEFAULTS)) this.values.set(confKey(link, name), v);
+    }
+  }
+
+  /** A new link takes the `default` interface's values. */
+  addLink(link: string): void {
+    for (const name of Object.keys(CONF_DEFAULTS)) {
+      this.values.set(confKey(link, name), this.values.get(confKey('default', name)) ?? CONF_DEFAULTS[name]);
+    }
+  }
+
+  removeLink(link: string): void {
+    for (const name of Object.keys(CONF_DEFAULTS)) this.values.delete(confKey(link, name));
+  }
+
+  get(key: string, operation: string, namespace: string): string {
+    const v = this.values.get(key);
+    if (v === undefined) {
+      throw kernelError(
+        KERNEL_ERR.notFound,
+        `cat: /proc/sys/${key.replaceAll('.', '/')}: No such file or directory`,
+        {
+          operation,
+          namespace,
+        },
+      );
+    }
+    return v;
+  }
+
+  set(key: string, value: string, operation: string, namespace: string): void {
+    this.get(key, operation, namespace);
+    if (/^-?\d+$/.test(this.values.get(key) ?? '') && !/^\s*-?\d+\s*$/.test(value)) {
+      throw kernelError(KERNEL_ERR.invalid, `printf: I/O error (not a number: "${value}")`, {
+        operation,
+        namespace,
+      });
+    }
+    const v = value.trim();
+    this.values.set(key, v);
+    if (key === 'net.ipv4.ip_forward' || key === confKey('all', 'forwarding')) {
+      // The kernel's devinet_forward: one switch for every interface, present and future.
+      for (const k of this.values.keys())
+        if (/^net\.ipv4\.conf\.[^.]+\.forwarding$/.test(k)) this.values.set(k, v);
+      this.values.set('net.ipv4.ip_forward', v);
+    }
+  }
+
+  entries(): [string, string][] {
+    return [...this.values];
+  }
+}

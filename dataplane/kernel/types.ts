@@ -1,0 +1,103 @@
+/**
+ * The data the kernel layer speaks: what a link, address and route look like when listed, what
+ * a route or veth pair looks like when asked for, and the operations (NetOp) that every write
+ * becomes. Reads and writes use the same shapes in the real implementation and the fakes.
+ */
+
+/** Routing table numbers as the kernel has them. */
+export const RT_TABLE = { default: 253, main: 254, local: 255 } as const;
+
+export interface LinkInfo {
+  name: string;
+  /** 'veth', 'bridge', 'vxlan', 'loopback', ... or 'device' for a link without a kind. */
+  kind: string;
+  mtu: number;
+  /** Administratively up (IFF_UP), whether or not it has carrier. */
+  up: boolean;
+  master?: string;
+}
+
+export interface AddressInfo {
+  dev: string;
+  /** Interface address with its prefix: 10.244.1.1/24. */
+  cidr: string;
+}
+
+export interface RouteSpec {
+  /** 'default', a CIDR, or a bare address (a /32). */
+  dst: string;
+  via?: string;
+  dev?: string;
+  /** Preferred source address. */
+  src?: string;
+  /** Table number; main (254) when not given. */
+  table?: number;
+  metric?: number;
+  /** The gateway is on this link even though no subnet says so. */
+  onlink?: boolean;
+}
+
+export interface RouteInfo extends RouteSpec {
+  table: number;
+  /** 'unicast', 'local', 'broadcast', ... */
+  type: string;
+  protocol?: string;
+  scope?: string;
+}
+
+export interface VethSpec {
+  /** Namespace the first end is created in. */
+  ns: string;
+  name: string;
+  /** Namespace the peer end is created in (may be the same as `ns`). */
+  peerNs: string;
+  peerName: string;
+  mtu?: number;
+}
+
+export interface LinkChange {
+  up?: boolean;
+  /** A bridge to enslave the link to; null releases it. */
+  master?: string | null;
+  mtu?: number;
+}
+
+/** One write to a namespace. Every facility method and every plan step is one of these. */
+export type NetOp =
+  | { kind: 'bridge.add'; ns: string; name: string; mtu?: number }
+  | ({ kind: 'veth.add' } & VethSpec)
+  | ({ kind: 'link.set'; ns: string; name: string } & LinkChange)
+  | { kind: 'link.move'; ns: string; name: string; targetNs: string }
+  | { kind: 'link.delete'; ns: string; name: string }
+  | { kind: 'addr.add' | 'addr.delete'; ns: string; dev: string; cidr: string }
+  | { kind: 'route.add' | 'route.replace' | 'route.delete'; ns: string; route: RouteSpec }
+  | { kind: 'sysctl.set'; ns: string; key: string; value: string };
+
+export interface ExecOptions {
+  /** Written to the command's standard input. */
+  input?: string;
+  signal?: AbortSignal;
+  /** Kill the command after this long (default 30 s). */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+}
+
+export interface ApplyOptions {
+  signal?: AbortSignal;
+  /** How many namespaces are programmed at once within a stage (default: CPUs, at least 2). */
+  concurrency?: number;
+}
+
+/** What applying a plan took: the shape of the work, not its duration. */
+export interface ApplyReport {
+  namespacesCreated: number;
+  operations: number;
+  /** Dependency stages after namespace creation (a veth's peer must exist before it is configured). */
+  stages: number;
+  /** Processes (iproute2) or transactions the plan was carried out in. */
+  batches: number;
+}
