@@ -31,11 +31,14 @@ export interface WatchResult {
   start(emit: (ev: WatchEvent) => void): () => void;
   /** The current resourceVersion, for BOOKMARK events. */
   currentResourceVersion(): string;
+  /** Kind and apiVersion of the watched objects, which a BOOKMARK event's object carries. */
+  objectKind?: { kind: string; apiVersion: string };
   /** Turns each event's object into what the client asked for (e.g. a Table row). */
   transform?(ev: WatchEvent): WatchEvent;
 }
 
 export type ApiResult =
   | { kind: 'object'; status: number; body: unknown }
-  | { kind: 'text'; status: number; body: string; contentType: string }
+  /** Plain text (health checks) or bytes (the protobuf OpenAPI document). */
+  | { kind: 'text'; status: number; body: string | Buffer; contentType: string }
   | WatchResult;

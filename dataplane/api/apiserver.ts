@@ -1,0 +1,223 @@
+/**
+ * The embedded apiserver, assembled: store (durable with SQLite when given a data dir),
+ * allocators rebuilt from the stored Services, the registry with every kind's strategy, the
+ * dispatcher, and the HTTP servers (loopback TCP and a unix socket). At start it creates what a
+ * fresh upstream cluster has (the four system namespaces and the `kubernetes` Service) and writes
+ * a kubeconfig that kubectl and client libraries accept as it is.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Address4 } from 'ip-address';
+import { stringify as toYaml } from 'yaml';
+import { KdpError } from '../errors.ts';
+import { createAllocators } from './allocators/index.ts';
+import { ApiError } from './errors.ts';
+import { createDispatcher, type Dispatcher } from './http/dispatch.ts';
+import { DEFAULT_MAX_BODY_BYTES } from './http/request-body.ts';
+import { ApiHttpServer, type RequestLogEntry } from './http/server.ts';
+import { ApiMetrics } from './http/metrics.ts';
+import { Registry } from './registry/registry.ts';
+import { createStrategies } from './registry/strategies/index.ts';
+import { findResource, groupResource } from './resources.ts';
+import { SqlitePersistence } from './store/sqlite.ts';
+import { Store } from './store/store.ts';
+import type { KubeObject, Service } from './types.ts';
+
+export interface ApiServerOptions {
+  /** Service CIDR ClusterIPs come from (default 10.96.0.0/16). */
+  serviceCIDR?: string;
+  /** NodePort range (default 30000-32767). */
+  nodePortRange?: { first: number; last: number };
+  /** TCP listen address (default 127.0.0.1); `false` for no TCP listener. */
+  host?: string | false;
+  /** TCP port, 0 for a free one (default 0). */
+  port?: number;
+  /** Unix socket path (default `${stateDir}/apiserver.sock`); `false` for none. */
+  socketPath?: string | false;
+  /** Bearer token every client must present; none by default. */
+  token?: string;
+  /** Keep objects in `${dataDir}/state.db` across restarts; in memory only when absent. */
+  dataDir?: string;
+  /** Where the kubeconfig and the socket go (default `.kdp` under the working directory). */
+  stateDir?: string;
+  /** Kubeconfig path (default `${stateDir}/kubeconfig`). */
+  kubeconfigPath?: string;
+  /** Watch events kept for clients to resume from (default 20000). */
+  watchWindow?: number;
+  /** Largest request body, bytes (default 3 MiB, as upstream). */
+  maxBodyBytes?: number;
+  /** Default watch timeout in seconds; each watch gets 1-2x this (default 1800). */
+  watchTimeoutSeconds?: number;
+  bookmarkIntervalMs?: number;
+  maxWatchBufferedBytes?: number;
+  onRequest?(entry: RequestLogEntry): void;
+}
+
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
+export const DEFAULT_NODE_PORT_RANGE = { first: 30000, last: 32767 };
+const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export class ApiServer implements AsyncDisposable {
+  private closed?: Promise<void>;
+
+  private constructor(
+    readonly store: Store,
+    readonly registry: Registry,
+    readonly dispatcher: Dispatcher,
+    private readonly http: ApiHttpServer,
+    /** http://127.0.0.1:PORT, when listening on TCP. */
+    readonly url: string | undefined,
+    readonly socketPath: string | undefined,
+    readonly kubeconfigPath: string,
+  ) {}
+
+  get metrics(): ApiMetrics {
+    return this.http.metrics;
+  }
+
+  static async start(opts: ApiServerOptions = {}): Promise<ApiServer> {
+    const stateDir = resolve(opts.stateDir ?? '.kdp');
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const serviceCIDR = opts.serviceCIDR ?? DEFAULT_SERVICE_CIDR;
+    const allocators = createAllocators({
+      serviceCIDR,
+      nodePortRange: opts.nodePortRange ?? DEFAULT_NODE_PORT_RANGE,
+    });
+    let persistence: SqlitePersistence | undefined;
+    if (opts.dataDir) {
+      mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+      persistence = new SqlitePersistence(join(opts.dataDir, 'state.db'));
+    }
+    const store = new Store({ persistence, windowSize: opts.watchWindow });
+    let http: ApiHttpServer | undefined;
+    try {
+      allocators.rebuild(store.list('services').items as Service[]);
+      const registry = new Registry(store, createStrategies(), allocators);
+      bootstrap(registry, serviceCIDR);
+      const metrics = new ApiMetrics({ storedObjects: (info) => store.count(groupResource(info)) });
+      // The dispatcher needs the address for /api; the TCP port is known only once listening.
+      let serverAddress: string | undefined;
+      const dispatch = createDispatcher(registry, {
+        maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        watchTimeoutSeconds: opts.watchTimeoutSeconds,
+        get serverAddress() {
+          return serverAddress;
+        },
+      });
+      const host = opts.host === undefined ? '127.0.0.1' : opts.host;
+      const socketPath = opts.socketPath === undefined ? join(stateDir, 'apiserver.sock') : opts.socketPath;
+      http = await ApiHttpServer.listen({
+        dispatcher: dispatch,
+        tcp: host === false ? undefined : { host, port: opts.port ?? 0 },
+        socketPath: socketPath || undefined,
+        token: opts.token,
+        maxBodyBytes: opts.maxBodyBytes,
+        bookmarkIntervalMs: opts.bookmarkIntervalMs,
+        maxWatchBufferedBytes: opts.maxWatchBufferedBytes,
+        metrics,
+        onRequest: opts.onRequest,
+      });
+      const url = http.url ? clientURL(http.url) : undefined;
+      if (url) serverAddress = new URL(url).host;
+      const kubeconfigPath = resolve(opts.kubeconfigPath ?? join(stateDir, 'kubeconfig'));
+      if (url) writeKubeconfig(kubeconfigPath, url, opts.token);
+      return new ApiServer(store, registry, dispatch, http, url, http.socketPath, kubeconfigPath);
+    } catch (e) {
+      await http?.close();
+      store.close();
+      throw e;
+    }
+  }
+
+  /** Stops the servers (ending every watch) and closes the store. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      try {
+        await this.http.close();
+      } finally {
+        this.store.close();
+      }
+    })();
+    return this.closed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** A listener on a wildcard address is reached on loopback. */
+function clientURL(listenURL: string): string {
+  const u = new URL(listenURL);
+  if (u.hostname === '0.0.0.0') u.hostname = '127.0.0.1';
+  if (u.hostname === '[::]') u.hostname = '[::1]';
+  return u.origin;
+}
+
+/** The first address of the service CIDR, which the `kubernetes` Service holds, as upstream. */
+export function firstServiceIP(serviceCIDR: string): string {
+  const net = new Address4(serviceCIDR);
+  return Address4.fromBigInt(net.startAddress().bigInt() + 1n).correctForm();
+}
+
+/** Creates what a fresh upstream cluster has, when it is missing (a restart finds it stored). */
+function bootstrap(registry: Registry, serviceCIDR: string): void {
+  const namespaces = findResource('', 'namespaces')!;
+  const services = findResource('', 'services')!;
+  const ensure = (info: typeof namespaces, ns: string, obj: KubeObject) => {
+    try {
+      registry.create(info, ns, obj);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) {
+        throw new KdpError(
+          'KDP_ERR_APISERVER_BOOTSTRAP',
+          `could not create ${info.resource} "${obj.metadata.name}" at start`,
+          {
+            cause: e,
+          },
+        );
+      }
+    }
+  };
+  for (const name of SYSTEM_NAMESPACES) {
+    if (!registry.store.get('namespaces', '', name))
+      ensure(namespaces, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
+  if (!registry.store.get('services', 'default', 'kubernetes')) {
+    ensure(services, 'default', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: { component: 'apiserver', provider: 'kubernetes' },
+      },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: firstServiceIP(serviceCIDR),
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+        sessionAffinity: 'None',
+      },
+    });
+  }
+}
+
+/**
+ * A kubeconfig with one cluster, user and context named kdp; 0600 since it may hold the token.
+ * The server is plain HTTP on loopback, so there is no TLS to verify: `insecure-skip-tls-verify`
+ * says so, which @kubernetes/client-node requires before it talks to an http:// server at all.
+ */
+export function writeKubeconfig(path: string, server: string, token?: string): void {
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'kdp', cluster: { server, 'insecure-skip-tls-verify': server.startsWith('http:') } }],
+    users: [{ name: 'kdp', user: token ? { token } : {} }],
+    contexts: [{ name: 'kdp', context: { cluster: 'kdp', user: 'kdp', namespace: 'default' } }],
+    'current-context': 'kdp',
+    preferences: {},
+  };
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, toYaml(config), { mode: 0o600 });
+  chmodSync(path, 0o600);
+}

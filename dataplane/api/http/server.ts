@@ -1,0 +1,310 @@
+/**
+ * The HTTP face of the apiserver: node:http servers (TCP on loopback and a unix socket) that turn
+ * requests into ApiRequests for the dispatcher and ApiResults into bytes. It adds only what is
+ * about HTTP: bearer-token auth, the body size limit while reading, watch streaming, /metrics and
+ * a request log hook. Every API rule lives in the dispatcher.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { KdpError } from '../../errors.ts';
+import { ApiError } from '../errors.ts';
+import type { Dispatcher } from './dispatch.ts';
+import { errorResult } from './dispatch.ts';
+import type { ApiRequest, ApiResult } from './dispatch-types.ts';
+import { ApiMetrics } from './metrics.ts';
+import { DEFAULT_MAX_BODY_BYTES } from './request-body.ts';
+import { metricVerb, parsePath, requestVerb, routeResource } from './routes.ts';
+import { serveWatch, type WatchEndReason, type WatchStream } from './watch-stream.ts';
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  query: string;
+  /** Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection. */
+  verb: string;
+  resource: string;
+  code: number;
+  durationMs: number;
+  /** For watches, why the stream ended. */
+  watchEnd?: WatchEndReason;
+}
+
+export interface ApiHttpServerOptions {
+  dispatcher: Dispatcher;
+  /** TCP listener; port 0 picks a free one. Omit for no TCP listener. */
+  tcp?: { host: string; port: number };
+  /** Unix socket path (made 0600; a stale socket file is removed first). */
+  socketPath?: string;
+  /** When set, every request but /healthz, /readyz, /livez and /version needs `Authorization: Bearer <token>`. */
+  token?: string;
+  maxBodyBytes?: number;
+  /** Interval of BOOKMARK events on watches that allow them (default 5 s). */
+  bookmarkIntervalMs?: number;
+  /** Unsent bytes after which a watcher that does not read is cut off (default 16 MiB). */
+  maxWatchBufferedBytes?: number;
+  metrics?: ApiMetrics;
+  onRequest?(entry: RequestLogEntry): void;
+}
+
+const OPEN_PATHS = /^\/(healthz|readyz|livez|version)(\/|$)/;
+const JSON_TYPE = 'application/json';
+
+export class ApiHttpServer {
+  readonly metrics: ApiMetrics;
+  /** http://host:port of the TCP listener, when there is one. */
+  url?: string;
+  port?: number;
+  socketPath?: string;
+  private readonly servers: Server[] = [];
+  private readonly watches = new Set<WatchStream>();
+  private readonly tokenDigest?: Buffer;
+  private closing?: Promise<void>;
+
+  private constructor(private readonly opts: ApiHttpServerOptions) {
+    this.metrics = opts.metrics ?? new ApiMetrics();
+    if (opts.token) this.tokenDigest = digest(opts.token);
+  }
+
+  static async listen(opts: ApiHttpServerOptions): Promise<ApiHttpServer> {
+    const s = new ApiHttpServer(opts);
+    try {
+      if (opts.tcp) {
+        const server = s.newServer();
+        await listenOn(server, () => server.listen(opts.tcp!.port, opts.tcp!.host));
+        const addr = server.address();
+        if (addr && typeof addr === 'object') {
+          s.port = addr.port;
+          const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+          s.url = `http://${host}:${addr.port}`;
+        }
+      }
+      if (opts.socketPath) {
+        const path = opts.socketPath;
+        await removeStaleSocket(path);
+        const server = s.newServer();
+        await listenOn(server, () => server.listen(path));
+        chmodSync(path, 0o600);
+        s.socketPath = path;
+      }
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  /** Number of open watch streams. */
+  get watchCount(): number {
+    return this.watches.size;
+  }
+
+  private newServer(): Server {
+    const server = createServer({ keepAlive: true, keepAliveTimeout: 65_000 }, (req, res) =>
+      this.handle(req, res),
+    );
+    server.keepAliveTimeout = 65_000;
+    this.servers.push(server);
+    return server;
+  }
+
+  private authorized(req: IncomingMessage, path: string): boolean {
+    if (!this.tokenDigest || OPEN_PATHS.test(path)) return true;
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    return !!m && timingSafeEqual(digest(m[1].trim()), this.tokenDigest);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://kdp.invalid');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const route = parsePath(url.pathname);
+    const contentType = req.headers['content-type'];
+    const resource = routeResource(route);
+    const mverb = metricVerb(method, route, url.searchParams, contentType);
+    let watchEnd: WatchEndReason | undefined;
+    res.once('close', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.observe(mverb, resource, res.statusCode, mverb === 'WATCH' ? undefined : seconds);
+      this.opts.onRequest?.({
+        method,
+        path: url.pathname,
+        query: url.search,
+        verb: requestVerb(method, route, url.searchParams),
+        resource,
+        code: res.statusCode,
+        durationMs: seconds * 1000,
+        watchEnd,
+      });
+    });
+    if (!this.authorized(req, url.pathname)) {
+      return writeResult(res, errorResult(new ApiError('Unauthorized', 'Unauthorized')));
+    }
+    if (url.pathname === '/metrics') {
+      if (method !== 'GET' && method !== 'HEAD') {
+        return writeResult(
+          res,
+          errorResult(
+            new ApiError(
+              'MethodNotAllowed',
+              'the server does not allow this method on the requested resource',
+            ),
+          ),
+        );
+      }
+      this.metrics.text().then(
+        (text) =>
+          writeResult(res, { kind: 'text', status: 200, body: text, contentType: this.metrics.contentType }),
+        (e: unknown) => writeResult(res, errorResult(e)),
+      );
+      return;
+    }
+    readBody(req, this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, (err, body) => {
+      if (err) {
+        res.setHeader('Connection', 'close');
+        return writeResult(res, errorResult(err));
+      }
+      const apiReq: ApiRequest = {
+        method: method as ApiRequest['method'],
+        path: url.pathname,
+        query: url.searchParams,
+        contentType,
+        accept: req.headers.accept,
+        body,
+      };
+      const result = this.opts.dispatcher(apiReq);
+      if (result.kind !== 'watch') return writeResult(res, result);
+      const kind = result.objectKind;
+      const stream = serveWatch(res, result, {
+        bookmarkIntervalMs: this.opts.bookmarkIntervalMs ?? 5000,
+        maxBufferedBytes: this.opts.maxWatchBufferedBytes ?? 16 * 1024 * 1024,
+        onEnd: (reason) => {
+          watchEnd = reason;
+          this.watches.delete(stream!);
+          if (kind) this.metrics.watchClosed(kind);
+        },
+      });
+      if (stream) {
+        this.watches.add(stream);
+        if (kind) this.metrics.watchOpened(kind);
+      }
+    });
+  }
+
+  /** Ends every watch, stops listening, closes idle and open connections. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const w of [...this.watches]) w.end();
+      await Promise.all(
+        this.servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              if (!server.listening) return resolve();
+              server.close(() => resolve());
+              server.closeIdleConnections();
+              // Requests still running get a moment to finish their answer, then their connections go.
+              setTimeout(() => server.closeAllConnections(), 1000).unref();
+            }),
+        ),
+      );
+    })();
+    return this.closing;
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function listenOn(server: Server, start: () => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once('error', onError);
+    server.once('listening', () => {
+      server.off('error', onError);
+      resolve();
+    });
+    start();
+  });
+}
+
+/** Removes a socket file nobody listens on; refuses when another server answers on it. */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // no file: nothing to remove
+  }
+  if (!isSocket) {
+    throw new KdpError(
+      'KDP_ERR_APISERVER_SOCKET',
+      `${path} exists and is not a socket: remove it or choose another --socket path`,
+    );
+  }
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (alive) {
+    throw new KdpError(
+      'KDP_ERR_APISERVER_SOCKET',
+      `another server is listening on ${path}: stop it or choose another --socket path`,
+    );
+  }
+  unlinkSync(path);
+}
+
+/**
+ * Reads the body, up to `max` bytes; beyond that it is 413 without keeping the rest. A body
+ * announced (Content-Length) or sent far beyond the limit is refused without reading it all.
+ */
+function readBody(
+  req: IncomingMessage,
+  max: number,
+  done: (err: ApiError | undefined, body?: Buffer) => void,
+): void {
+  const tooLarge = (size: number | string) =>
+    new ApiError('RequestEntityTooLarge', `the request body is ${size} bytes, more than the limit of ${max}`);
+  const announced = Number(req.headers['content-length'] ?? NaN);
+  if (announced > 4 * max) {
+    req.resume();
+    return done(tooLarge(announced));
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size <= max) chunks.push(c);
+    else if (size > 4 * max && !finished) {
+      finished = true;
+      done(tooLarge(`more than ${size}`));
+    }
+  });
+  req.on('end', () => {
+    if (finished) return;
+    finished = true;
+    if (size > max) return done(tooLarge(size));
+    done(undefined, chunks.length ? Buffer.concat(chunks) : undefined);
+  });
+  req.on('error', () => {
+    finished = true;
+  });
+}
+
+function writeResult(res: ServerResponse, result: Exclude<ApiResult, { kind: 'watch' }>): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = result.kind === 'text' ? result.body : JSON.stringify(result.body);
+  res.writeHead(result.status, {
+    'Content-Type': result.kind === 'text' ? result.contentType : JSON_TYPE,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-cache, private',
+  });
+  res.end(body);
+}

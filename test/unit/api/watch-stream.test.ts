@@ -1,0 +1,214 @@
+// Watch streaming over real HTTP: headers come before any event, bookmarks, the end after
+// timeoutSeconds, 410 before the stream starts, a watcher that stops reading is cut off instead
+// of growing the server's memory, and 200 concurrent watchers all get an event.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, type IncomingMessage, request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiServer, type ApiServerOptions } from '../../../dataplane/api/apiserver.ts';
+import type { RequestLogEntry } from '../../../dataplane/api/http/server.ts';
+import { findResource } from '../../../dataplane/api/resources.ts';
+
+const SERVICES = findResource('', 'services')!;
+const SVC_PATH = '/api/v1/namespaces/default/services';
+
+async function withServer(opts: ApiServerOptions, body: (s: ApiServer) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-watch-stream-'));
+  const server = await ApiServer.start({ stateDir: dir, socketPath: false, ...opts });
+  try {
+    await body(server);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function createService(s: ApiServer, name: string, annotations: Record<string, string> = {}): void {
+  s.registry.create(SERVICES, 'default', {
+    metadata: { name, annotations },
+    spec: { ports: [{ port: 80 }] },
+  });
+}
+
+/** Polls `cond` every 10 ms, failing after `ms` (a bound, not a timing assertion). */
+async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface OpenWatch {
+  res: IncomingMessage;
+  events: any[];
+  ended: Promise<void>;
+  close(): void;
+}
+
+function openWatch(url: string, query: string, agent?: Agent): Promise<OpenWatch> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${SVC_PATH}?watch=true&${query}`, { agent });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const events: any[] = [];
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          events.push(JSON.parse(buf.slice(0, nl)));
+          buf = buf.slice(nl + 1);
+        }
+      });
+      const ended = new Promise<void>((r) => {
+        res.on('end', r);
+        res.on('close', r);
+      });
+      resolve({ res, events, ended, close: () => req.destroy() });
+    });
+    req.end();
+  });
+}
+
+test('headers arrive before any event, then one JSON event per line', () =>
+  withServer({}, async (s) => {
+    const rv = String(s.store.resourceVersion);
+    const w = await openWatch(s.url!, `resourceVersion=${rv}`);
+    try {
+      assert.equal(w.res.statusCode, 200);
+      assert.equal(w.res.headers['content-type'], 'application/json');
+      assert.equal(w.res.headers['transfer-encoding'], 'chunked');
+      assert.equal(w.events.length, 0, 'nothing changed yet, so headers came alone');
+      createService(s, 'first');
+      await waitFor(() => w.events.length === 1, 'the ADDED event');
+      assert.equal(w.events[0].type, 'ADDED');
+      assert.equal(w.events[0].object.metadata.name, 'first');
+    } finally {
+      w.close();
+    }
+  }));
+
+test('with allowWatchBookmarks, BOOKMARK events carry the kind and the current resourceVersion', () =>
+  withServer({ bookmarkIntervalMs: 20 }, async (s) => {
+    const w = await openWatch(s.url!, `resourceVersion=${s.store.resourceVersion}&allowWatchBookmarks=true`);
+    try {
+      createService(s, 'marked');
+      await waitFor(
+        () =>
+          w.events.some(
+            (e) =>
+              e.type === 'BOOKMARK' && e.object.metadata.resourceVersion === String(s.store.resourceVersion),
+          ),
+        'a bookmark at the new resourceVersion',
+      );
+      const bm = w.events.find((e) => e.type === 'BOOKMARK');
+      assert.deepEqual(Object.keys(bm.object).sort(), ['apiVersion', 'kind', 'metadata']);
+      assert.equal(bm.object.kind, 'Service');
+      assert.equal(bm.object.apiVersion, 'v1');
+    } finally {
+      w.close();
+    }
+    const plain = await openWatch(s.url!, `resourceVersion=${s.store.resourceVersion}`);
+    try {
+      createService(s, 'unmarked');
+      await waitFor(() => plain.events.length === 1, 'the ADDED event');
+      await new Promise((r) => setTimeout(r, 100)); // several bookmark intervals
+      assert.ok(
+        plain.events.every((e) => e.type !== 'BOOKMARK'),
+        'no bookmarks unless asked',
+      );
+    } finally {
+      plain.close();
+    }
+  }));
+
+test('timeoutSeconds ends the stream, and the watcher is unregistered', () =>
+  withServer({}, async (s) => {
+    const before = s.store.watcherCount;
+    const w = await openWatch(s.url!, 'timeoutSeconds=1');
+    assert.equal(s.store.watcherCount, before + 1);
+    await w.ended;
+    assert.ok(w.res.complete, 'the stream ended cleanly (terminating chunk), not by a reset');
+    await waitFor(() => s.store.watcherCount === before, 'the store watcher to go');
+  }));
+
+test('a too-old resourceVersion is an HTTP 410 Status before any stream', () =>
+  withServer({ watchWindow: 2 }, async (s) => {
+    createService(s, 'a');
+    const old = s.store.resourceVersion;
+    for (const n of ['b', 'c', 'd']) createService(s, n);
+    const res = await fetch(`${s.url}${SVC_PATH}?watch=true&resourceVersion=${old - 1}`);
+    assert.equal(res.status, 410);
+    const status = (await res.json()) as any;
+    assert.equal(status.kind, 'Status');
+    assert.equal(status.reason, 'Expired');
+    assert.equal(status.code, 410);
+  }));
+
+test('a watcher that stops reading is cut off once its unsent bytes pass the bound', () => {
+  const log: RequestLogEntry[] = [];
+  const bound = 256 * 1024;
+  return withServer({ maxWatchBufferedBytes: bound, onRequest: (e) => log.push(e) }, async (s) => {
+    const baseline = s.store.watcherCount;
+    const url = new URL(s.url!);
+    const sock = connect(Number(url.port), url.hostname);
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(
+      `GET ${SVC_PATH}?watch=true&resourceVersion=${s.store.resourceVersion} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    await waitFor(() => s.store.watcherCount === baseline + 1, 'the watch to start');
+    sock.pause(); // a client that stops reading
+    let received = 0;
+    sock.on('data', (c: Buffer) => (received += c.length));
+    const closed = new Promise((r) => sock.once('close', r));
+    const payload = 'x'.repeat(100 * 1024);
+    let produced = 0;
+    for (let i = 0; i < 400 && !log.some((e) => e.watchEnd === 'slow'); i++) {
+      createService(s, `bulk-${i}`, { filler: payload });
+      produced += payload.length;
+      if (i % 20 === 19) await new Promise((r) => setImmediate(r)); // let the socket drain what it can
+    }
+    assert.ok(
+      log.some((e) => e.watchEnd === 'slow'),
+      'the watcher was cut off as slow',
+    );
+    assert.equal(s.store.watcherCount, baseline, 'its store watch is gone');
+    sock.resume();
+    await closed;
+    assert.ok(
+      received < produced,
+      `the client got ${received} of ${produced} bytes: the rest was never buffered`,
+    );
+    // The server is fine for everyone else.
+    const res = await fetch(`${s.url}/healthz`);
+    assert.equal(await res.text(), 'ok');
+  });
+});
+
+test('200 concurrent watchers all get the event', () =>
+  withServer({}, async (s) => {
+    const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+    const rv = s.store.resourceVersion;
+    const watches = await Promise.all(
+      Array.from({ length: 200 }, () => openWatch(s.url!, `resourceVersion=${rv}`, agent)),
+    );
+    try {
+      await waitFor(() => s.store.watcherCount >= 200, 'all watches registered');
+      createService(s, 'broadcast');
+      await waitFor(() => watches.every((w) => w.events.length > 0), 'every watcher to get the event');
+      for (const w of watches) {
+        assert.equal(w.events[0].type, 'ADDED');
+        assert.equal(w.events[0].object.metadata.name, 'broadcast');
+      }
+      const metrics = await s.metrics.text();
+      assert.match(metrics, /apiserver_registered_watchers\{group="",version="v1",kind="Service"\} 200/);
+    } finally {
+      for (const w of watches) w.close();
+      agent.destroy();
+    }
+  }));
