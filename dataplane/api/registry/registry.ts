@@ -20,6 +20,7 @@ import {
 import type { Store, StoreEvent } from '../store/store.ts';
 import type { KubeList, KubeObject, StatusCause, WatchEvent } from '../types.ts';
 import type { Allocators } from './allocators-interface.ts';
+import { deepEqual } from './json-values.ts';
 import { validateObjectMeta } from './meta-validation.ts';
 import { applyPatch, type PatchType } from './patch.ts';
 import type { Strategy, StrategyContext } from './strategy.ts';
@@ -273,13 +274,15 @@ export class Registry {
           else next[f] = clone(old[f]);
         }
       }
-      if (s.hasGeneration) {
-        m.generation = old.metadata.generation ?? 1;
-        if (specOf(next, statusFields) !== specOf(old, statusFields)) m.generation++;
-      } else delete m.generation;
+      if (!s.hasGeneration) delete m.generation;
     }
     next.metadata.resourceVersion = old.metadata.resourceVersion;
     s.default?.(next);
+    // After defaulting, and blind to key order: a client that leaves defaults out changes no spec.
+    if (subresource !== 'status' && s.hasGeneration) {
+      next.metadata.generation = old.metadata.generation ?? 1;
+      if (!deepEqual(specOf(next, statusFields), specOf(old, statusFields))) next.metadata.generation++;
+    }
     const metaCauses = validateObjectMeta(info, next);
     if (metaCauses.length) throw invalid(info.kind, old.metadata.name!, metaCauses, info.group);
     if (subresource !== 'status') s.prepareForUpdate?.(next, old, this.ctx);
@@ -464,12 +467,12 @@ function randomSuffix(): string {
   return s;
 }
 
-/** Everything but metadata and status, serialised: a change in it bumps generation. */
-function specOf(o: KubeObject, statusFields: string[]): string {
+/** Everything but metadata and status: a change in it bumps generation. */
+function specOf(o: KubeObject, statusFields: string[]): Record<string, unknown> {
   const rest: Record<string, unknown> = { ...o };
   delete rest.metadata;
   for (const f of statusFields) delete rest[f];
-  return JSON.stringify(rest);
+  return rest;
 }
 
 function pendingFinalizers(info: ResourceInfo, o: KubeObject): boolean {
