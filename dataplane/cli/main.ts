@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError, isKdpError } from '../errors.ts';
 import { KUBERNETES_VERSION, kdpVersion } from '../version.ts';
 import { apiserverCommand } from './commands/apiserver.ts';
+import { startApiserverControllers } from './controllers-hook.ts';
 import { USAGE_ERROR } from './usage.ts';
 
 function versionCommand(): Command {
@@ -27,8 +28,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.addCommand(versionCommand());
-  // Controllers (EndpointSlice, node IPAM) plug in through apiserverCommand({ startControllers }).
-  program.addCommand(apiserverCommand());
+  program.addCommand(apiserverCommand({ startControllers: startApiserverControllers }));
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
