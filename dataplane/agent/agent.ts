@@ -1,0 +1,218 @@
+/**
+ * The node agent, assembled: informers on the node's Pods (fieldSelector spec.nodeName) and on all
+ * Nodes, the node heartbeat, the overlay backend fed with the Nodes' leases, and the kubelet that
+ * realises the node's Pods. It starts once the apiserver's lists are in and its own Node has a
+ * pod CIDR and an address (the builder creates the Node and configures the node namespace before
+ * starting the agent), and it stops without touching pods, routes or processes: a restarted agent
+ * adopts them. main.ts is the process around it; tests start it in-process with a FakeKernel.
+ */
+import type { Node, Pod } from '../api/types.ts';
+import { InformerFactory } from '../client/informer-factory.ts';
+import type { InformerTuning } from '../client/informer.ts';
+import type { ApiClient, Informer } from '../client/interface.ts';
+import { CNI_BRIDGE, NODE_UPLINK } from '../cluster/topology-names.ts';
+import { describeError, KdpError } from '../errors.ts';
+import { nthAddress, parseIpv4Cidr } from '../kernel/cidr.ts';
+import type { Kernel } from '../kernel/interfaces.ts';
+import { createOverlayBackend, type OverlayNode } from '../overlay/backend.ts';
+import { HostLocalIpam } from './ipam.ts';
+import { Kubelet, type KubeletOptions } from './kubelet.ts';
+import { silentLog, type Log } from './log.ts';
+import { NodeHeartbeat } from './node-heartbeat.ts';
+import { OverlaySync, overlayNodeOf } from './overlay-sync.ts';
+import type { NodeNetwork } from './sandboxes.ts';
+import { AgentState } from './state.ts';
+import { bundleWorkloads } from './workloads/bundle.ts';
+import { HostProcessRunner, type ProcessRunner } from './workloads/processes.ts';
+
+export interface AgentOptions {
+  client: ApiClient;
+  kernel: Kernel;
+  cluster: string;
+  /** The Node object's name. */
+  nodeName: string;
+  /** The node's network namespace. */
+  netns: string;
+  stateDir: string;
+  log?: Log;
+  /** Overlay backend by name (overlay/backend.ts); default host-gw. */
+  overlay?: string;
+  /** Default eth0 and cni0 (topology-names.ts). */
+  uplink?: string;
+  bridge?: string;
+  heartbeatMs?: number;
+  /** Default: real processes via nsenter. */
+  runner?: ProcessRunner;
+  /** The bundled built-in servers; default: bundled into the state dir at start. */
+  workloadScript?: string;
+  /** Default: the node running the agent. */
+  nodeBinary?: string;
+  informers?: InformerTuning;
+  kubelet?: Pick<KubeletOptions, 'quietMs' | 'maxWaitMs' | 'livenessMs' | 'backoffMs'>;
+  signal?: AbortSignal;
+}
+
+export class Agent {
+  private closing?: Promise<void>;
+
+  private constructor(
+    private readonly informers: InformerFactory,
+    private readonly heartbeat: NodeHeartbeat,
+    private readonly overlay: OverlaySync,
+    readonly kubelet: Kubelet,
+  ) {}
+
+  static async start(o: AgentOptions): Promise<Agent> {
+    const log = o.log ?? silentLog;
+    const state = new AgentState(o.stateDir);
+    await state.init();
+    const ipam = await HostLocalIpam.load(state.ipamFile);
+    const workloadScript = o.workloadScript ?? (await bundleWorkloads(state.workloadsDir));
+    const informers = new InformerFactory(o.client, {
+      log: (message, err) =>
+        log('warn', message, err === undefined ? undefined : { error: describeError(err) }),
+      ...o.informers,
+    });
+    const pods = informers.informer<Pod>('pods', { fieldSelector: `spec.nodeName=${o.nodeName}` });
+    const nodes = informers.informer<Node>('nodes');
+    informers.start();
+    let heartbeat: NodeHeartbeat | undefined;
+    let overlay: OverlaySync | undefined;
+    try {
+      await informers.waitForSync(o.signal);
+      const local = await waitForLease(nodes, o.nodeName, log, o.signal);
+      const net = await nodeNetwork(o.kernel, o.netns, o.bridge ?? CNI_BRIDGE, local, log);
+      for (const d of ipam.setRange(local.podCidr)) {
+        log(
+          'warn',
+          `address ${d.ip} is outside the node's pod CIDR ${local.podCidr} now; its pod gets a new one`,
+        );
+      }
+      let networkReady = false;
+      heartbeat = new NodeHeartbeat({
+        client: o.client,
+        nodes,
+        nodeName: o.nodeName,
+        log,
+        intervalMs: o.heartbeatMs,
+        networkReady: () => networkReady,
+      });
+      heartbeat.start();
+      const backend = createOverlayBackend(o.overlay ?? 'host-gw', {
+        kernel: o.kernel,
+        netns: o.netns,
+        uplink: o.uplink ?? NODE_UPLINK,
+        log,
+      });
+      overlay = new OverlaySync(backend, nodes, o.nodeName, log);
+      await overlay.start(local);
+      networkReady = true;
+      void heartbeat.beat();
+      const kubelet = new Kubelet({
+        client: o.client,
+        kernel: o.kernel,
+        state,
+        ipam,
+        runner: o.runner ?? new HostProcessRunner(),
+        pods,
+        cluster: o.cluster,
+        nodeName: o.nodeName,
+        network: net,
+        hostIP: () => {
+          const node = nodes.get(o.nodeName);
+          return (node && overlayNodeOf(node)?.underlayIp) ?? local.underlayIp;
+        },
+        workloadScript,
+        nodeBinary: o.nodeBinary ?? process.execPath,
+        log,
+        ...o.kubelet,
+      });
+      await kubelet.start();
+      watchOwnLease(nodes, local, log);
+      log('info', 'agent running', { podCidr: local.podCidr, underlayIp: local.underlayIp, netns: o.netns });
+      return new Agent(informers, heartbeat, overlay, kubelet);
+    } catch (e) {
+      await overlay?.close();
+      await heartbeat?.close();
+      informers.stop();
+      throw e;
+    }
+  }
+
+  /** Stops the agent's loops and watches; pods, processes and routes stay. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.kubelet.close();
+      await this.overlay.close();
+      await this.heartbeat.close();
+      this.informers.stop();
+    })();
+    return this.closing;
+  }
+}
+
+/** Resolves with the node's lease once its Node has a pod CIDR and an InternalIP. */
+function waitForLease(
+  nodes: Informer<Node>,
+  name: string,
+  log: Log,
+  signal?: AbortSignal,
+): Promise<OverlayNode> {
+  const now = nodes.get(name);
+  const lease = now && overlayNodeOf(now);
+  if (lease) return Promise.resolve(lease);
+  log('info', `waiting for Node ${name} to have a pod CIDR and an InternalIP`);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const check = (n: Node) => {
+      const l = n.metadata.name === name ? overlayNodeOf(n) : undefined;
+      if (!l) return;
+      signal?.removeEventListener('abort', onAbort);
+      resolve(l);
+    };
+    nodes.addHandlers({ onAdd: check, onUpdate: (_o, n) => check(n) });
+  });
+}
+
+/** Pods keep the address plan they were given: a pod CIDR that changes under them is only reported. */
+function watchOwnLease(nodes: Informer<Node>, local: OverlayNode, log: Log): void {
+  nodes.addHandlers({
+    onUpdate: (_o, n) => {
+      const l = n.metadata.name === local.name ? overlayNodeOf(n) : undefined;
+      if (l && l.podCidr !== local.podCidr) {
+        log(
+          'error',
+          `Node ${local.name} changed its pod CIDR from ${local.podCidr} to ${l.podCidr}; restart the node to use it`,
+        );
+      }
+    },
+  });
+}
+
+/** The node side pods attach to: cni0 (which the builder made), its MTU and the pod CIDR's gateway. */
+async function nodeNetwork(
+  kernel: Kernel,
+  netns: string,
+  bridge: string,
+  local: OverlayNode,
+  log: Log,
+): Promise<NodeNetwork> {
+  const link = (await kernel.links.list(netns)).find((l) => l.name === bridge);
+  if (!link) {
+    throw new KdpError(
+      'KDP_ERR_AGENT_NODE_NETWORK',
+      `namespace ${netns} has no ${bridge} bridge: the node must be configured (uplink, ${bridge}, forwarding) before its agent starts`,
+    );
+  }
+  const gateway = nthAddress(local.podCidr, 1);
+  const prefixLength = parseIpv4Cidr(local.podCidr)!.prefix;
+  const addresses = await kernel.addresses.list(netns, bridge);
+  if (!addresses.some((a) => a.cidr === `${gateway}/${prefixLength}`)) {
+    log(
+      'warn',
+      `${bridge} in ${netns} does not have ${gateway}/${prefixLength}; pods' default route needs it`,
+    );
+  }
+  return { netns, bridge, mtu: link.mtu, gateway, prefixLength };
+}

@@ -1,0 +1,135 @@
+/**
+ * What a container's image means in kdp, which has no container runtime: a few image names select
+ * a built-in workload, any other image runs the container's command as a program of the host
+ * inside the pod's network namespace. As in Kubernetes, an image has an entrypoint and default
+ * arguments; `command` replaces the entrypoint (and drops the default arguments), `args` replaces
+ * the default arguments.
+ *
+ *   kdp/pause     no process (the pod is only a network namespace)
+ *   kdp/echo      TCP and UDP echo on the container's ports (default 7)
+ *   kdp/http      HTTP answering the pod's name on the container's TCP ports (default 8080)
+ *   kdp/iperf3    iperf3 -s (default port 5201)
+ *   kdp/sockperf  sockperf server (default UDP 11111; a TCP container port selects --tcp)
+ *
+ * A launch also says which ports must be open before the container counts as ready: a built-in's
+ * own ports; none for a host program, which is ready once started.
+ */
+import type { Container, Protocol } from '../../api/types.ts';
+import { KdpError } from '../../errors.ts';
+
+export const IMAGE_ERROR = 'KDP_ERR_AGENT_IMAGE';
+
+export interface PortSpec {
+  protocol: 'TCP' | 'UDP';
+  port: number;
+}
+
+export type Launch =
+  { kind: 'none' } | { kind: 'process'; argv: string[]; readyPorts: PortSpec[]; builtin: boolean };
+
+export interface LaunchContext {
+  /** The bundled built-in servers (bundle.ts). */
+  workloadScript: string;
+  /** The node binary that runs them. */
+  nodeBinary: string;
+  /** The process title a built-in server sets. */
+  title: string;
+}
+
+export const BUILTIN_IMAGES = ['kdp/pause', 'kdp/echo', 'kdp/http', 'kdp/iperf3', 'kdp/sockperf'] as const;
+
+/** `kdp/http:1.0` and `kdp/http` are the same built-in; the tag means nothing to kdp. */
+export function imageName(image: string | undefined): string {
+  const name = image ?? '';
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  return colon > slash ? name.slice(0, colon) : name;
+}
+
+function declared(c: Container, protocols: Protocol[]): PortSpec[] {
+  return (c.ports ?? [])
+    .map((p) => ({ protocol: (p.protocol ?? 'TCP') as PortSpec['protocol'], port: p.containerPort }))
+    .filter((p) => protocols.includes(p.protocol));
+}
+
+interface Builtin {
+  entrypoint(ctx: LaunchContext): string[];
+  defaults(c: Container): { args: string[]; ports: PortSpec[] };
+}
+
+const serverEntrypoint = (kind: string) => (ctx: LaunchContext) => [
+  ctx.nodeBinary,
+  ctx.workloadScript,
+  ctx.title,
+  kind,
+];
+
+const BUILTINS: Record<string, Builtin | null> = {
+  'kdp/pause': null,
+  'kdp/echo': {
+    entrypoint: serverEntrypoint('echo'),
+    defaults(c) {
+      let ports = declared(c, ['TCP', 'UDP']);
+      if (ports.length === 0)
+        ports = [
+          { protocol: 'TCP', port: 7 },
+          { protocol: 'UDP', port: 7 },
+        ];
+      return {
+        args: ports.flatMap((p) => [p.protocol === 'TCP' ? '--tcp' : '--udp', String(p.port)]),
+        ports,
+      };
+    },
+  },
+  'kdp/http': {
+    entrypoint: serverEntrypoint('http'),
+    defaults(c) {
+      let ports = declared(c, ['TCP']);
+      if (ports.length === 0) ports = [{ protocol: 'TCP', port: 8080 }];
+      return { args: ports.flatMap((p) => ['--port', String(p.port)]), ports };
+    },
+  },
+  'kdp/iperf3': {
+    entrypoint: () => ['iperf3'],
+    defaults(c) {
+      const port = declared(c, ['TCP'])[0]?.port ?? 5201;
+      return { args: ['-s', '-p', String(port)], ports: [{ protocol: 'TCP', port }] };
+    },
+  },
+  'kdp/sockperf': {
+    entrypoint: () => ['sockperf'],
+    defaults(c) {
+      const first = declared(c, ['TCP', 'UDP'])[0] ?? { protocol: 'UDP', port: 11111 };
+      const tcp = first.protocol === 'TCP' ? ['--tcp'] : [];
+      return { args: ['server', '-i', '0.0.0.0', '-p', String(first.port), ...tcp], ports: [first] };
+    },
+  },
+};
+
+/** How to run a container; throws IMAGE_ERROR when kdp cannot run it. */
+export function launchFor(c: Container, ctx: LaunchContext): Launch {
+  const name = imageName(c.image);
+  const builtin = BUILTINS[name];
+  const command = c.command?.length ? c.command : undefined;
+  if (command) {
+    return { kind: 'process', argv: [...command, ...(c.args ?? [])], readyPorts: [], builtin: false };
+  }
+  if (builtin === null) {
+    if (c.args?.length) {
+      throw new KdpError(IMAGE_ERROR, `image kdp/pause runs no process, so it takes no args; give a command`);
+    }
+    return { kind: 'none' };
+  }
+  if (builtin === undefined) {
+    throw new KdpError(
+      IMAGE_ERROR,
+      `image "${c.image ?? ''}" is not one of kdp's built-ins (${BUILTIN_IMAGES.join(', ')}) and the container has no command: kdp runs no container images, only built-ins and host programs given as command`,
+    );
+  }
+  const defaults = builtin.defaults(c);
+  const own = c.args?.length ? c.args : undefined;
+  // With its own args a built-in listens where they say; its declared ports are the best guess.
+  const readyPorts = own ? declared(c, ['TCP', 'UDP']) : defaults.ports;
+  const args = own ?? defaults.args;
+  return { kind: 'process', argv: [...builtin.entrypoint(ctx), ...args], readyPorts, builtin: true };
+}

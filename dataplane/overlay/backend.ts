@@ -1,0 +1,75 @@
+/**
+ * The overlay: how pod traffic between nodes gets from one node's pod subnet to another's. Each
+ * backend (host-gw now; udp, vxlan in issue 6) sits behind one small interface, chosen by name
+ * from the registry below, as flannel's backends are. A backend is driven by the node agent with
+ * the node's own lease (its pod CIDR and underlay address) and, whenever Nodes change, the whole
+ * set of peers; it converges the kernel to that set. Programmed state outlives the backend: an
+ * agent that restarts must not interrupt traffic, so close() leaves routes and devices in place.
+ */
+import type { Kernel } from '../kernel/interfaces.ts';
+import { KdpError } from '../errors.ts';
+import { createHostGwBackend } from './backends/host-gw/host-gw.ts';
+
+/** A node as the overlay sees it: flannel's subnet lease. */
+export interface OverlayNode {
+  /** The Kubernetes Node name. */
+  name: string;
+  /** The node's pod subnet (Node spec.podCIDR). */
+  podCidr: string;
+  /** The node's address on the underlay (Node status.addresses InternalIP). */
+  underlayIp: string;
+}
+
+export interface OverlayLog {
+  (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a backend is given to work with on one node. */
+export interface OverlayContext {
+  kernel: Kernel;
+  /** The node's network namespace, where every change is made. */
+  netns: string;
+  /** The node's uplink to the underlay inside `netns` (eth0). */
+  uplink: string;
+  log: OverlayLog;
+}
+
+export interface OverlayBackend {
+  readonly name: string;
+  /** Prepares the node for this backend (reads what exists, creates devices). Called once, first. */
+  start(local: OverlayNode, signal?: AbortSignal): Promise<void>;
+  /**
+   * Converges to exactly these peers (other nodes; the local node is never among them): adds what
+   * is missing, changes what moved, removes what is no longer there. Idempotent; calls never overlap.
+   */
+  sync(peers: readonly OverlayNode[], signal?: AbortSignal): Promise<void>;
+  /** Stops background work; leaves what it programmed in place (see the header). Idempotent. */
+  close(): Promise<void>;
+}
+
+export type OverlayBackendFactory = (ctx: OverlayContext) => OverlayBackend;
+
+const BACKENDS = new Map<string, OverlayBackendFactory>([['host-gw', createHostGwBackend]]);
+
+/** Names of the backends this build has, for help texts and errors. */
+export function overlayBackendNames(): string[] {
+  return [...BACKENDS.keys()].sort();
+}
+
+/** Adds a backend under a name (issue 6 registers udp and vxlan here; tests register fakes). */
+export function registerOverlayBackend(name: string, factory: OverlayBackendFactory): void {
+  if (BACKENDS.has(name))
+    throw new KdpError('KDP_ERR_OVERLAY_DUPLICATE', `an overlay backend named "${name}" already exists`);
+  BACKENDS.set(name, factory);
+}
+
+export function createOverlayBackend(name: string, ctx: OverlayContext): OverlayBackend {
+  const factory = BACKENDS.get(name);
+  if (!factory) {
+    throw new KdpError(
+      'KDP_ERR_OVERLAY_UNKNOWN',
+      `no overlay backend "${name}": this build has ${overlayBackendNames().join(', ')}`,
+    );
+  }
+  return factory(ctx);
+}

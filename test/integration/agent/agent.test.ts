@@ -1,0 +1,140 @@
+// Real agents in real node namespaces (as root): Pods created through the apiserver become
+// namespaces with running servers, reachable from another pod on the same node and across nodes
+// through host-gw routes (HTTP answers the serving pod's name; TCP and UDP echo); a graceful delete
+// stops the server and removes the namespace before the Pod goes (and the name can be used again
+// at once); an agent killed with SIGKILL and started again leaves its pods running (same address,
+// same process) and realises new ones.
+// Nothing is left afterwards and the host's root namespace is unchanged.
+// Run as root: node --import tsx --test test/integration/agent/agent.test.ts
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import type { Pod } from '../../../dataplane/api/types.ts';
+import type { Kernel } from '../../../dataplane/kernel/interfaces.ts';
+import { titledProcesses, withAgentCluster } from './agent-cluster.ts';
+import { httpGet, tcpEcho, udpEcho } from './probes.ts';
+
+const isReady = (p: Pod | undefined) =>
+  p?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
+async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs = 60_000): Promise<Truthy<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v as Truthy<T>;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function pod(
+  name: string,
+  node: string,
+  image: string,
+  ports: { containerPort: number; protocol?: 'TCP' | 'UDP' }[] = [],
+): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: { app: name.split('-')[0] } },
+    spec: { nodeName: node, containers: [{ name: 'main', image, ports }] },
+  };
+}
+
+async function alive(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function netnsGone(kernel: Kernel, ns: string) {
+  return !(await kernel.netns.exists(ns));
+}
+
+test('agents realise pods that talk across nodes, delete gracefully and survive kill -9', async (t) => {
+  let cluster = '';
+  await withAgentCluster(t, 2, async (c) => {
+    cluster = c.cluster;
+    const { kernel, client, nodes } = c;
+    const pods = client.resource<Pod>('pods');
+    c.startAgent(1);
+    c.startAgent(2);
+    await pods.create(pod('web-1', nodes[0].name, 'kdp/http', [{ containerPort: 8080 }]));
+    await pods.create(pod('web-2', nodes[1].name, 'kdp/http', [{ containerPort: 8080 }]));
+    await pods.create(
+      pod('echo-2', nodes[1].name, 'kdp/echo', [{ containerPort: 7 }, { containerPort: 7, protocol: 'UDP' }]),
+    );
+    await pods.create(pod('client-1', nodes[0].name, 'kdp/pause'));
+    const ready = async (name: string) =>
+      waitFor(`${name} Ready`, async () => {
+        const p = await pods.get(name, 'default');
+        return isReady(p) && p;
+      });
+    const [web1, web2, echo2] = await Promise.all(['web-1', 'web-2', 'echo-2', 'client-1'].map(ready));
+    assert.equal(web1.status?.hostIP, nodes[0].underlayIp);
+    assert.equal(web2.status?.hostIP, nodes[1].underlayIp);
+    const client1 = c.podNs('client-1');
+
+    // Same node over cni0, other node over the host-gw route; the body names the serving pod.
+    assert.equal(await httpGet(kernel, client1, web1.status!.podIP!), 'web-1\n');
+    assert.equal(await httpGet(kernel, client1, web2.status!.podIP!), 'web-2\n');
+    assert.equal(await tcpEcho(kernel, client1, echo2.status!.podIP!, 7, 'over tcp'), 'over tcp');
+    assert.equal(await udpEcho(kernel, client1, echo2.status!.podIP!, 7, 'over udp'), 'over udp');
+
+    const web1Pid = await c.podPid(1, web1);
+    const cmdline = await readFile(`/proc/${web1Pid}/cmdline`, 'utf8');
+    assert.ok(cmdline.startsWith(`kdp:${c.cluster}:pod:default/web-1`), cmdline);
+
+    // Graceful delete: terminating first, the server stopped and the namespace gone, then no Pod.
+    const web2Pid = await c.podPid(2, web2);
+    const marked = await pods.delete('web-2', { namespace: 'default' });
+    assert.ok(marked?.metadata.deletionTimestamp);
+    await waitFor('web-2 gone', async () => (await pods.tryGet('web-2', 'default')) === undefined);
+    assert.equal(await alive(web2Pid), false);
+    assert.ok(await netnsGone(kernel, c.podNs('web-2')));
+    // The same name at once: same namespace and veth names, while the kernel may still be
+    // removing the old ones.
+    await pods.create(pod('web-2', nodes[1].name, 'kdp/http', [{ containerPort: 8080 }]));
+    const web2again = await ready('web-2');
+    assert.notEqual(web2again.metadata.uid, web2.metadata.uid);
+    assert.equal(await httpGet(kernel, client1, web2again.status!.podIP!), 'web-2\n');
+
+    // kill -9 of node 1's agent: its pods keep running; a new agent adopts them and adds new ones.
+    const agent1 = c.agents.get(1)!;
+    agent1.child.kill('SIGKILL');
+    await agent1.exited;
+    assert.equal(
+      await httpGet(kernel, client1, web1.status!.podIP!),
+      'web-1\n',
+      'traffic does not depend on the agent',
+    );
+    c.startAgent(1);
+    await pods.create(pod('web-3', nodes[0].name, 'kdp/http', [{ containerPort: 8080 }]));
+    const web3 = await ready('web-3');
+    const web1Now = await pods.get('web-1', 'default');
+    assert.equal(web1Now.status?.podIP, web1.status?.podIP);
+    assert.equal(await c.podPid(1, web1Now), web1Pid);
+    assert.ok(await alive(web1Pid));
+    assert.equal(await httpGet(kernel, client1, web1.status!.podIP!), 'web-1\n');
+    assert.equal(await httpGet(kernel, c.podNs('echo-2'), web3.status!.podIP!), 'web-3\n');
+    assert.notEqual(web3.status?.podIP, web1.status?.podIP);
+
+    // SIGTERM stops an agent with exit 0 and leaves its pods alone.
+    const agent2 = c.agents.get(2)!;
+    agent2.child.kill('SIGTERM');
+    assert.equal(await agent2.exited, 0);
+    assert.equal(await tcpEcho(kernel, client1, echo2.status!.podIP!, 7, 'still'), 'still');
+  });
+  assert.deepEqual(await titledProcesses(cluster), [], 'a process of the test cluster was left behind');
+});

@@ -1,0 +1,133 @@
+// The host-gw backend: which routes a node needs for its peers, which routes are its own, and
+// that the backend converges a (fake) node namespace as peers appear, move and disappear, with no
+// kernel call when nothing changed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
+import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
+import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
+import { exampleLayout } from '../../../dataplane/kernel/testing/example-layout.ts';
+import {
+  createOverlayBackend,
+  overlayBackendNames,
+  registerOverlayBackend,
+} from '../../../dataplane/overlay/backend.ts';
+import {
+  desiredRoutes,
+  ownedRoutes,
+  routeChanges,
+} from '../../../dataplane/overlay/backends/host-gw/routes.ts';
+import { isKdpError } from '../../../dataplane/errors.ts';
+
+const local = { name: 'node-1', podCidr: '10.244.0.0/24', underlayIp: '198.18.0.1' };
+const n2 = { name: 'node-2', podCidr: '10.244.1.0/24', underlayIp: '198.18.0.2' };
+const n3 = { name: 'node-3', podCidr: '10.244.2.0/24', underlayIp: '198.18.0.3' };
+
+test('a route per peer on the uplink subnet; peers that cannot be routed are skipped with a reason', () => {
+  const far = { name: 'far', podCidr: '10.244.5.0/24', underlayIp: '192.0.2.9' };
+  const clash = { name: 'clash', podCidr: '10.244.0.0/25', underlayIp: '198.18.0.9' };
+  const dup = { name: 'node-4', podCidr: '10.244.1.0/24', underlayIp: '198.18.0.4' };
+  const { routes, skipped } = desiredRoutes(local, [n3, far, n2, clash, dup], 'eth0', '198.18.0.1/16');
+  assert.deepEqual(routes, [
+    { dst: '10.244.1.0/24', via: '198.18.0.2', dev: 'eth0' },
+    { dst: '10.244.2.0/24', via: '198.18.0.3', dev: 'eth0' },
+  ]);
+  assert.deepEqual(
+    skipped.map((s) => [s.peer.name, s.reason.split(' ').slice(0, 3).join(' ')]),
+    [
+      ['clash', 'pod CIDR 10.244.0.0/25'],
+      ['far', 'underlay address 192.0.2.9'],
+      ['node-4', 'pod CIDR 10.244.1.0/24'],
+    ],
+  );
+});
+
+test("only gateway routes on the uplink are host-gw's; the plan deletes stale ones and replaces moved ones", () => {
+  const listed = [
+    { dst: 'default', via: '198.18.0.254', dev: 'eth0', table: 254, type: 'unicast' },
+    { dst: '198.18.0.0/16', dev: 'eth0', table: 254, type: 'unicast', scope: 'link' },
+    { dst: '10.244.0.0/24', dev: 'cni0', table: 254, type: 'unicast', scope: 'link' },
+    { dst: '10.244.1.0/24', via: '198.18.0.2', dev: 'eth0', table: 254, type: 'unicast' },
+    { dst: '10.244.7.0/24', via: '198.18.0.7', dev: 'eth0', table: 254, type: 'unicast' },
+  ];
+  const owned = ownedRoutes(listed, 'eth0');
+  assert.deepEqual(
+    owned.map((r) => r.dst),
+    ['10.244.1.0/24', '10.244.7.0/24'],
+  );
+  const plan = routeChanges('ns', owned, [
+    { dst: '10.244.1.0/24', via: '198.18.0.12', dev: 'eth0' },
+    { dst: '10.244.2.0/24', via: '198.18.0.3', dev: 'eth0' },
+  ]);
+  assert.deepEqual(
+    plan.ops.map((o) =>
+      o.kind.startsWith('route.') && 'route' in o ? [o.kind, o.route.dst, o.route.via] : [o.kind],
+    ),
+    [
+      ['route.delete', '10.244.7.0/24', '198.18.0.7'],
+      ['route.replace', '10.244.1.0/24', '198.18.0.12'],
+      ['route.replace', '10.244.2.0/24', '198.18.0.3'],
+    ],
+  );
+  assert.equal(routeChanges('ns', owned, owned).ops.length, 0);
+});
+
+test('the backend converges the node namespace and skips the kernel when nothing changed', async () => {
+  const cluster = 'thgw';
+  const layout = exampleLayout(resolveTopology({ cluster, nodes: 3, podsPerNode: 0 }), { hostGw: false });
+  const kernel = new FakeKernel({ prefix: clusterPrefix(cluster) });
+  await kernel.ops.apply(layout.plan);
+  const netns = layout.nodes[0].netns;
+  const warnings: string[] = [];
+  const backend = createOverlayBackend('host-gw', {
+    kernel,
+    netns,
+    uplink: 'eth0',
+    log: (level, message) => level === 'warn' && warnings.push(message),
+  });
+  const gwRoutes = async () =>
+    (await kernel.routes.list(netns)).filter((r) => r.via).map((r) => `${r.dst} via ${r.via} dev ${r.dev}`);
+
+  await assert.rejects(backend.sync([n2]), (e) => isKdpError(e, 'KDP_ERR_OVERLAY_NOT_STARTED'));
+  await backend.start(local);
+  await backend.sync([n2, n3]);
+  assert.deepEqual(await gwRoutes(), [
+    '10.244.1.0/24 via 198.18.0.2 dev eth0',
+    '10.244.2.0/24 via 198.18.0.3 dev eth0',
+  ]);
+
+  kernel.resetCounts();
+  await backend.sync([n3, n2]);
+  assert.equal(kernel.callCount('ops.apply'), 0, 'an unchanged peer set costs no kernel call');
+
+  await backend.sync([{ ...n3, podCidr: '10.244.9.0/24' }]);
+  assert.deepEqual(await gwRoutes(), ['10.244.9.0/24 via 198.18.0.3 dev eth0']);
+  assert.equal(kernel.callCount('ops.apply'), 1, 'one plan for the whole change');
+
+  await backend.sync([...[n3], { name: 'far', podCidr: '10.244.5.0/24', underlayIp: '192.0.2.1' }]);
+  await backend.sync([...[n3], { name: 'far', podCidr: '10.244.5.0/24', underlayIp: '192.0.2.1' }]);
+  assert.equal(warnings.filter((w) => w.includes('far')).length, 1, 'a skipped peer is reported once');
+
+  await backend.sync([]);
+  assert.deepEqual(await gwRoutes(), []);
+  await backend.close();
+});
+
+test('the registry knows host-gw, takes new backends by name and names what it has for an unknown one', () => {
+  assert.ok(overlayBackendNames().includes('host-gw'));
+  const kernel = new FakeKernel({ prefix: 'kdp-x-' });
+  const fake = { name: 'test-fake', start: async () => {}, sync: async () => {}, close: async () => {} };
+  registerOverlayBackend('test-fake', () => fake);
+  assert.equal(
+    createOverlayBackend('test-fake', { kernel, netns: 'kdp-x-n', uplink: 'eth0', log: () => {} }),
+    fake,
+  );
+  assert.throws(
+    () => registerOverlayBackend('host-gw', () => fake),
+    (e) => isKdpError(e, 'KDP_ERR_OVERLAY_DUPLICATE'),
+  );
+  assert.throws(
+    () => createOverlayBackend('geneve', { kernel, netns: 'kdp-x-n', uplink: 'eth0', log: () => {} }),
+    (e) => isKdpError(e, 'KDP_ERR_OVERLAY_UNKNOWN') && /host-gw/.test(e.message),
+  );
+});
