@@ -7,6 +7,16 @@ import { Command, CommanderError } from 'commander';
 import { describeError, isKdpError } from '../errors.ts';
 import { KUBERNETES_VERSION, kdpVersion } from '../version.ts';
 import { apiserverCommand } from './commands/apiserver.ts';
+import { applyCommand } from './commands/apply.ts';
+import { cleanupCommand } from './commands/cleanup.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { downCommand } from './commands/down.ts';
+import { execCommand } from './commands/exec.ts';
+import { deleteCommand, getCommand } from './commands/get.ts';
+import { kubeconfigCommand } from './commands/kubeconfig.ts';
+import { runCommand } from './commands/run.ts';
+import { statusCommand } from './commands/status.ts';
+import { upCommand } from './commands/up.ts';
 import { startApiserverControllers } from './controllers-hook.ts';
 import { USAGE_ERROR } from './usage.ts';
 
@@ -26,7 +36,24 @@ export function buildProgram(): Command {
     .description('Kubernetes networking data-plane emulator and benchmark suite')
     .version(kdpVersion(), '-V, --version', "print kdp's version")
     .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions() // `kdp exec POD -- cmd --flags` and `kdp run x.ts --flags` pass options on
     .exitOverride();
+  const clusterCommands = [
+    upCommand(),
+    downCommand(),
+    statusCommand(),
+    cleanupCommand(),
+    kubeconfigCommand(),
+  ];
+  const workCommands = [
+    applyCommand(),
+    getCommand(),
+    deleteCommand(),
+    execCommand(),
+    runCommand(),
+    doctorCommand(),
+  ];
+  for (const cmd of [...clusterCommands, ...workCommands]) program.addCommand(cmd);
   program.addCommand(versionCommand());
   program.addCommand(apiserverCommand({ startControllers: startApiserverControllers }));
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
@@ -38,7 +65,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // Commands that pass a status through (exec, run) or finish with partial failures (apply) set it.
+    return Number(process.exitCode ?? 0);
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version are "errors" to commander; its own parse errors are already printed.

@@ -79,7 +79,9 @@ export function checkOp(op: NetOp, prefix: string, operation: string): void {
       if (op.master) assertIfName(op.master, operation, op.ns);
       if (op.master === op.name) invalid(`link "${op.name}" cannot be its own master`, op, operation);
       checkMtu(op.mtu, op, operation);
-      if (op.up === undefined && op.master === undefined && op.mtu === undefined)
+      if (op.address !== undefined && !/^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/.test(op.address))
+        invalid(`address must be a unicast MAC like 02:00:00:00:00:01, got "${op.address}"`, op, operation);
+      if (op.up === undefined && op.master === undefined && op.mtu === undefined && op.address === undefined)
         invalid('link change sets nothing', op, operation);
       return;
     case 'link.move':

@@ -16,6 +16,11 @@ export const KERNEL_ERR = {
   invalid: 'KDP_ERR_KERNEL_INVALID',
   /** The operation would touch the host's own (root) network namespace or a non-kdp one. */
   hostNamespace: 'KDP_ERR_KERNEL_HOST_NAMESPACE',
+  /**
+   * A transaction (an iptables-restore table block) was refused as a whole: nothing of the refused
+   * table changed. `details.line` and `details.text` say which payload line was blamed.
+   */
+  rejected: 'KDP_ERR_KERNEL_REJECTED',
   /** The command failed for another reason; the kernel's message is the cause. */
   command: 'KDP_ERR_KERNEL_COMMAND',
 } as const;

@@ -57,6 +57,11 @@ export interface VethSpec {
 
 export interface LinkChange {
   up?: boolean;
+  /**
+   * A fixed MAC address (aa:bb:cc:dd:ee:ff). A bridge given one keeps it; without one it takes
+   * its lowest port's, and changes whenever that port leaves, which strands neighbours' ARP entries.
+   */
+  address?: string;
   /** A bridge to enslave the link to; null releases it. */
   master?: string | null;
   mtu?: number;

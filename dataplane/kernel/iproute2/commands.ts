@@ -45,6 +45,7 @@ export function ipArgs(op: NetOp): string[] | undefined {
       if (op.master === null) args.push('nomaster');
       else if (op.master !== undefined) args.push('master', op.master);
       if (op.mtu !== undefined) args.push('mtu', String(op.mtu));
+      if (op.address !== undefined) args.push('address', op.address);
       if (op.up !== undefined) args.push(op.up ? 'up' : 'down');
       return args;
     }

@@ -1,0 +1,137 @@
+/**
+ * `kdp up`: brings a cluster up in a detached supervisor and returns once every pod is Ready,
+ * with progress while it works and, at the end, how to use the cluster. Topology from flags,
+ * optionally over a YAML file (--topology); a bad value is a usage error naming its flag.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { launchSupervisor, UP_FAILED } from '../../cluster/supervisor-launch.ts';
+import { parseTopologyYaml, topologyInputFromOptions } from '../../cluster/topology-parse.ts';
+import {
+  resolveTopology,
+  TOPOLOGY_INVALID,
+  type TopologyInput,
+  type TopologyProblem,
+} from '../../cluster/topology.ts';
+import { isKdpError, KdpError } from '../../errors.ts';
+import { DEFAULT_CLUSTER, requireRoot } from '../cluster-access.ts';
+import { createProgress } from '../progress.ts';
+import { usageError } from '../usage.ts';
+
+interface Flags {
+  name?: string;
+  nodes?: string;
+  podsPerNode?: string;
+  topology?: string;
+  proxyMode?: string;
+  overlay?: string;
+  json?: boolean;
+}
+
+const FLAG_OF: Record<string, string> = {
+  cluster: '--name',
+  nodes: '--nodes',
+  podsPerNode: '--pods-per-node',
+  proxyMode: '--proxy-mode',
+  overlay: '--overlay',
+};
+
+/** The topology the flags describe; problems become a usage error that names the flag. */
+export function topologyFromFlags(flags: Flags): TopologyInput {
+  let fromFile: TopologyInput = {};
+  if (flags.topology) {
+    let text: string;
+    try {
+      text = flags.topology === '-' ? readFileSync(0, 'utf8') : readFileSync(flags.topology, 'utf8');
+    } catch (e) {
+      throw usageError(`--topology "${flags.topology}": ${(e as Error).message}`);
+    }
+    fromFile = parseTopologyYaml(text);
+  }
+  const input: TopologyInput = {
+    ...fromFile,
+    ...topologyInputFromOptions({
+      cluster: flags.name,
+      nodes: flags.nodes,
+      podsPerNode: flags.podsPerNode,
+      proxyMode: flags.proxyMode,
+      overlay: flags.overlay,
+    }),
+  };
+  try {
+    resolveTopology(input);
+  } catch (e) {
+    if (!isKdpError(e, TOPOLOGY_INVALID)) throw e;
+    const problems = (e.details?.problems ?? []) as TopologyProblem[];
+    const where = (field: string) =>
+      FLAG_OF[field] && (flags as Record<string, unknown>)[field === 'cluster' ? 'name' : field] !== undefined
+        ? FLAG_OF[field]
+        : flags.topology
+          ? `${flags.topology}: ${field}`
+          : (FLAG_OF[field] ?? field);
+    throw usageError(problems.map((p) => `${where(p.field)}: ${p.message}`).join('; ') || e.message);
+  }
+  return input;
+}
+
+export function upCommand(): Command {
+  return new Command('up')
+    .description('bring up an emulated cluster (nodes and pods as network namespaces) and leave it running')
+    .option('--name <cluster>', `cluster name (default "${DEFAULT_CLUSTER}")`)
+    .option('--nodes <n>', 'number of nodes (default 2)')
+    .option('--pods-per-node <n>', 'kdp/http pods on each node (default 2)')
+    .option('--topology <file>', 'topology YAML (fields of TopologyInput); flags override it; - reads stdin')
+    .option('--proxy-mode <mode>', 'service proxy mode: iptables, ipvs, userspace, none (from issue 4)')
+    .option('--overlay <backend>', 'overlay backend: host-gw, vxlan, udp, udp-ts')
+    .option('--json', 'print the result as JSON (no progress)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kdp up\n  kdp up --name lab --nodes 3 --pods-per-node 10\n' +
+        '  kubectl --kubeconfig "$(kdp kubeconfig)" get pods -o wide\n  kdp down',
+    )
+    .action(async (flags: Flags) => {
+      const input = topologyFromFlags(flags);
+      requireRoot('kdp up');
+      const cluster = resolveTopology(input).cluster;
+      const progress = createProgress({ quiet: flags.json });
+      const abort = new AbortController();
+      const onSigint = () => abort.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        progress.update(`starting cluster "${cluster}"`);
+        const r = await launchSupervisor(input, {
+          signal: abort.signal,
+          onProgress: (p) => p.phase !== 'ready' && progress.update(p.message, p.phase),
+        });
+        if (flags.json) {
+          console.log(JSON.stringify(r));
+          return;
+        }
+        progress.done(`cluster "${cluster}" is ready: ${r.nodes} nodes, ${r.pods} pods`);
+        const name = cluster === DEFAULT_CLUSTER ? '' : ` --name ${cluster}`;
+        const hints: [string, string][] = [
+          [`kubectl --kubeconfig "$(kdp kubeconfig${name})" get pods -o wide`, ''],
+          [`kdp status${name}`, 'nodes, pods and agents'],
+          [`kdp exec${name} pod-1-1 -- ip -br addr`, "a command in a pod's network namespace"],
+          [`kdp down${name}`, `stop it (after a crash: kdp cleanup${name})`],
+        ];
+        const width = Math.max(...hints.map(([c]) => c.length));
+        console.log(
+          [
+            `kubeconfig: ${r.kubeconfig}`,
+            ...hints.map(([c, what]) => `  ${c.padEnd(width)}   ${what}`.trimEnd()),
+          ].join('\n'),
+        );
+      } catch (e) {
+        progress.stop();
+        if (isKdpError(e, UP_FAILED)) {
+          const log = (e.details?.log ?? []) as string[];
+          if (log.length) console.error(`last lines of the supervisor log:\n  ${log.join('\n  ')}`);
+          throw new KdpError(UP_FAILED, e.message);
+        }
+        throw e;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}
