@@ -12,7 +12,7 @@ import { KERNEL_ERR, kernelError } from '../errors.ts';
 import { restoreRejected } from '../iptables/errors.ts';
 import { IPTABLES_BINARIES } from '../iptables/iptables.ts';
 import type { Iptables } from '../iptables/interface.ts';
-import { deleteChains, deleteJumps, ensureJumps, type SaveRestore } from '../iptables/jumps.ts';
+import { deleteChains, deleteJumps, ensureJumps, type JumpIo } from '../iptables/jumps.ts';
 import { isTableName, parseChainDeclaration, parseRestoreCommand } from '../iptables/restore-format.ts';
 import { IptablesRuleError } from '../iptables/rule-values.ts';
 import {
@@ -88,14 +88,23 @@ export class FakeIptables implements Iptables {
   lastRestore?: { ns: string; payload: string; options: RestoreOptions };
 
   private readonly namespaces = new Map<string, { owner?: object; tables: Tables }>();
-  private readonly io: SaveRestore;
+  private readonly io: JumpIo;
 
   constructor(private readonly options: FakeIptablesOptions = {}) {
     this.prefix = options.prefix ?? KDP_NAMESPACE_PREFIX;
     assertPrefix(this.prefix);
     this.backend = options.backend ?? 'nft';
     this.io = {
-      save: async (ns, table) => this.saveNow(ns, table),
+      readChains: async (ns, table, chains) => {
+        const t = this.tablesOf(ns, 'iptables -S').get(table) ?? FakeTable.empty(table);
+        const found = new Map<string, string[]>();
+        for (const q of chains) {
+          const chain = t.chains.get(q.name);
+          if (chain)
+            found.set(q.name, q.rules ? chain.rules.map((r) => `-A ${q.name} ${r.text}`.trimEnd()) : []);
+        }
+        return found;
+      },
       restore: async (ns, payload, opts) => this.restoreNow(ns, payload, opts),
     };
   }
@@ -198,7 +207,7 @@ export class FakeIptables implements Iptables {
     return deleteChains(this.io, ns, table, chains);
   }
 
-  /** The parsed chains of every table that exists in `ns`, for the packet tracer. */
+  /** The parsed chains of every table that exists in `ns`, for the packet tracer (a live view). */
   ruleset(ns: string): IptablesRuleset {
     return new Map([...this.tablesOf(ns, 'iptables-save')].map(([name, t]) => [name, t.chains]));
   }

@@ -32,7 +32,7 @@ export interface PathState {
   rules: string[];
 }
 
-export function clonePath(p: PathState): PathState {
+function clonePath(p: PathState): PathState {
   return {
     ...p,
     ct: new Set(p.ct),

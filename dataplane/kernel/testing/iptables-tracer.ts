@@ -13,10 +13,13 @@
  */
 import { cidrContains } from '../cidr.ts';
 import type { IptablesRuleset, IptablesTable } from '../iptables/types.ts';
-import { clonePath, ruleBranches, type MatchEnv, type PathState } from './iptables-tracer-match.ts';
+import { ruleBranches, type MatchEnv, type PathState } from './iptables-tracer-match.ts';
 
 export interface TraceNode {
-  /** The node's own addresses (node IPs, bridge gateway, ...): addrtype LOCAL. 127.0.0.0/8 always is. */
+  /**
+   * The node's own addresses (node IPs, bridge gateway, ...): addrtype LOCAL, and delivered to the
+   * node. 127.0.0.0/8 always is. The first is where REDIRECT sends packets arriving from outside.
+   */
   localAddresses: readonly string[];
   /** Where packets from pods arrive; default 'cni0'. */
   podInterface?: string;
@@ -303,8 +306,9 @@ export function tracePacket(
   };
   if (packet.from === 'local') {
     for (const p of run('POSTROUTING', run('OUTPUT', [start], undefined), undefined)) {
+      // Looped back over lo: the connection's NAT was settled at OUTPUT and POSTROUTING.
       if (tracer.isLocal(p.dst))
-        delivered.push(...run('INPUT', [p], 'lo').map((path) => ({ path, local: true })));
+        delivered.push(...run('INPUT', [p], 'lo', false).map((path) => ({ path, local: true })));
       else delivered.push({ path: p, local: false });
     }
   } else {
