@@ -168,7 +168,7 @@ export class EndpointSliceCache<E extends EndpointInfo = EndpointInfo> {
         .sort((a, b) => cmp(a.key, b.key))
         .map((base) => {
           const prev = old.get(base.key);
-          return prev && sameEndpoint(prev, base) ? prev : this.make(base);
+          return prev && sameEndpoint(prev, base) ? prev : this.make(base, portKey);
         });
       out.set(portKey, list);
     }

@@ -104,7 +104,11 @@ export type ServicePortMap<S extends ServicePortInfo = ServicePortInfo> = Map<st
 export type EndpointsMap<E extends EndpointInfo = EndpointInfo> = Map<string, readonly E[]>;
 
 export type MakeServicePort<S extends ServicePortInfo> = (base: ServicePortInfo) => S;
-export type MakeEndpoint<E extends EndpointInfo> = (base: EndpointInfo) => E;
+/**
+ * `servicePort` is the key (`ns/name:port/PROTOCOL`) of the service port the endpoint belongs to:
+ * per-endpoint kernel state is usually named after both (the iptables mode's KUBE-SEP chains).
+ */
+export type MakeEndpoint<E extends EndpointInfo> = (base: EndpointInfo, servicePort: string) => E;
 
 /**
  * Protocols whose conntrack entries outlive their backend: a UDP "connection" (and an SCTP
