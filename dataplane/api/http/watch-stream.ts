@@ -9,6 +9,21 @@ import type { KubeObject, WatchEvent } from '../types.ts';
 import type { WatchResult } from './dispatch-types.ts';
 import { errorResult } from './dispatch.ts';
 
+/**
+ * The serialised line of each stored object's last event. Every watcher of a resource gets the
+ * same stored object for a change, so with 100 watchers one JSON.stringify serves them all.
+ * Keyed weakly by the (immutable) stored object; the event type is part of the line.
+ */
+const lineCache = new WeakMap<object, { type: string; line: string }>();
+
+function eventLine(ev: WatchEvent): string {
+  const hit = lineCache.get(ev.object);
+  if (hit && hit.type === ev.type) return hit.line;
+  const line = JSON.stringify(ev) + '\n';
+  lineCache.set(ev.object, { type: ev.type, line });
+  return line;
+}
+
 export type WatchEndReason = 'timeout' | 'client' | 'slow' | 'server' | 'error';
 
 export interface WatchStreamOptions {
@@ -56,7 +71,7 @@ export function serveWatch(
     if (ended) return;
     let line: string;
     try {
-      line = JSON.stringify(watch.transform ? watch.transform(ev) : ev) + '\n';
+      line = watch.transform ? JSON.stringify(watch.transform(ev)) + '\n' : eventLine(ev);
     } catch (e) {
       // A failure after the stream started can only be told in-band, as an ERROR event.
       const status = errorResult(e).body;
