@@ -1,13 +1,11 @@
 /**
  * Quickstart: two nodes, a Deployment of three kdp/http pods (each answers HTTP with its own pod
- * name) behind a Service, and a client pod that calls the Service's backends round-robin and
- * prints which pod answered each request. Everything is torn down at the end (`await using`).
+ * name) behind a Service, and a client pod that calls the Service's ClusterIP and prints which pod
+ * answered each request. Each node's agent runs the iptables proxy (kube-proxy's rules, nft
+ * backend) in the node's namespace, so every new connection to the ClusterIP is DNATed to one of
+ * the three pods at random, on either node. Everything is torn down at the end (`await using`).
  *
  *   sudo kdp run scenarios/quickstart.ts [--requests N] [--name CLUSTER]
- *
- * There is no service proxy yet (it comes with issue 4), so the Service's ClusterIP does not
- * answer: the client takes the endpoints from the Service's EndpointSlice, as kube-proxy would,
- * and calls them directly.
  */
 import type { EndpointSlice, Service } from '../dataplane/api/types.ts';
 import { Cluster } from '../dataplane/cluster/cluster.ts';
@@ -16,29 +14,37 @@ const flag = (name: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const requests = Number(flag('--requests') ?? 6);
+const requests = Number(flag('--requests') ?? 10);
 if (!Number.isInteger(requests) || requests < 1 || requests > 1000) {
   console.error('--requests: a whole number from 1 to 1000');
   process.exit(2);
 }
 const name = flag('--name') ?? 'quickstart';
 
-// The client runs inside the client pod's network namespace: node, no curl needed. It calls the
-// endpoints in turn and prints one JSON line per request.
+// The client runs inside the client pod's network namespace: node, no curl needed. The node's
+// proxy programs a new Service within its min sync period (1 s), so the client first waits until
+// the ClusterIP answers (bounded), then makes one new connection per request and prints one JSON
+// line for each.
 const CLIENT = `
 const http = require('node:http');
-const [targets, count] = [JSON.parse(process.argv[1]), Number(process.argv[2])];
-const call = (t) => new Promise((resolve) => {
-  const req = http.get({ host: t.ip, port: t.port, path: '/', timeout: 2000, agent: false }, (res) => {
+const [ip, port, count] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const call = (timeout) => new Promise((resolve) => {
+  const req = http.get({ host: ip, port, path: '/', timeout, agent: false }, (res) => {
     let body = '';
     res.on('data', (d) => (body += d));
-    res.on('end', () => resolve({ ...t, status: res.statusCode, body: body.trim() }));
+    res.on('end', () => resolve({ status: res.statusCode, body: body.trim() }));
   });
   req.on('timeout', () => req.destroy(new Error('timeout')));
-  req.on('error', (e) => resolve({ ...t, error: e.message }));
+  req.on('error', (e) => resolve({ error: e.message }));
 });
 (async () => {
-  for (let i = 0; i < count; i++) console.log(JSON.stringify(await call(targets[i % targets.length])));
+  const started = Date.now();
+  let first;
+  do first = await call(300);
+  while (first.error && Date.now() - started < 10000 && (await new Promise((r) => setTimeout(r, 50)), true));
+  console.log(JSON.stringify({ waitedMs: Date.now() - started }));
+  console.log(JSON.stringify(first));
+  for (let i = 1; i < count; i++) console.log(JSON.stringify(await call(2000)));
 })();
 `;
 
@@ -75,43 +81,45 @@ const service = await api.resource<Service>('services').create({
 const client = cluster.addPod('client', { image: 'kdp/pause', node: 'node-1' });
 const web = await cluster.waitForPods('app=web', 3);
 await client;
+const nodeOf = new Map(web.map((p) => [p.metadata.name!, p.spec.nodeName]));
 console.log(
-  `[${seconds()}s] deployment/web: ${web.map((p) => `${p.metadata.name} (${p.spec.nodeName})`).join(', ')}`,
+  `[${seconds()}s] deployment/web: ${web.map((p) => `${p.metadata.name} (${p.spec.nodeName}, ${p.status?.podIP})`).join(', ')}`,
 );
-
-// The endpoints, as the EndpointSlice controller published them for service/web.
 const endpoints = await waitForReadyEndpoints(3);
-const nodeOf = new Map(web.map((p) => [p.status?.podIP, p.spec.nodeName]));
-console.log(
-  `[${seconds()}s] service/web ClusterIP ${service.spec.clusterIP}:80 -> endpoints ${endpoints.map((e) => `${e.ip}:${e.port}`).join(', ')}`,
-);
+const clusterIP = service.spec.clusterIP!;
+console.log(`[${seconds()}s] service/web: ClusterIP ${clusterIP}:80 -> ${endpoints.join(', ')}`);
 
 const { stdout, stderr, code } = await cluster.exec('client', [
   process.execPath,
   '-e',
   CLIENT,
-  JSON.stringify(endpoints),
+  clusterIP,
+  '80',
   String(requests),
 ]);
 if (code !== 0) throw new Error(`the client failed (status ${code}): ${stderr}`);
-let failed = 0;
-stdout
-  .trim()
-  .split('\n')
-  .forEach((line, i) => {
-    const r = JSON.parse(line) as { ip: string; port: number; body?: string; error?: string };
-    if (r.error) failed++;
-    const answer = r.error ? `failed: ${r.error}` : `answered by ${r.body}`;
-    console.log(`request ${i + 1}: client -> ${r.ip}:${r.port} (${nodeOf.get(r.ip)}) ${answer}`);
-  });
+const [wait, ...lines] = stdout.trim().split('\n');
 console.log(
-  `\nThe client called the Service's endpoints round-robin from its EndpointSlice. The ClusterIP ` +
-    `${service.spec.clusterIP}:80 answers once a service proxy runs on the nodes (issue 4).`,
+  `[${seconds()}s] the ClusterIP answered after ${JSON.parse(wait).waitedMs} ms (the nodes' proxies programmed it)`,
+);
+let failed = 0;
+const count = new Map<string, number>();
+lines.forEach((line, i) => {
+  const r = JSON.parse(line) as { body?: string; error?: string };
+  if (r.error) failed++;
+  else count.set(r.body!, (count.get(r.body!) ?? 0) + 1);
+  const answer = r.error ? `failed: ${r.error}` : `answered by ${r.body} (${nodeOf.get(r.body!) ?? '?'})`;
+  console.log(`request ${i + 1}: client (node-1) -> ${clusterIP}:80 ${answer}`);
+});
+console.log(
+  `\n${count.size} of 3 pods answered (${[...count].map(([pod, n]) => `${pod} x${n}`).join(', ')}): ` +
+    `each new connection to the ClusterIP was sent to one of them at random by kube-proxy's ` +
+    `iptables rules in the namespace of node-1, where the client runs.`,
 );
 console.log(`[${seconds()}s] done; tearing the cluster down`);
 if (failed > 0) process.exitCode = 1;
 
-async function waitForReadyEndpoints(count: number): Promise<{ ip: string; port: number }[]> {
+async function waitForReadyEndpoints(want: number): Promise<string[]> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const slices = await api
@@ -120,11 +128,11 @@ async function waitForReadyEndpoints(count: number): Promise<{ ip: string; port:
     const found = slices.items.flatMap((s) =>
       s.endpoints
         .filter((e) => e.conditions?.ready)
-        .map((e) => ({ ip: e.addresses[0], port: s.ports?.find((p) => p.name === 'http')?.port ?? 8080 })),
+        .map((e) => `${e.addresses[0]}:${s.ports?.find((p) => p.name === 'http')?.port ?? 8080}`),
     );
-    if (found.length >= count) return found.sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }));
+    if (found.length >= want) return found.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     if (Date.now() > deadline)
-      throw new Error(`service/web has ${found.length} ready endpoints, expected ${count}`);
+      throw new Error(`service/web has ${found.length} ready endpoints, expected ${want}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -7,8 +7,10 @@
  * answers over TCP: its HTTP body is its name, or for kdp/pause the kernel refuses the port, which
  * proves the route), the time spent before the agents start (apiserver, Nodes, IPAM, fabric and
  * node namespaces), per-pod cost (time per pod, the marginal time per pod between the sizes, and
- * the memory of the pod processes (PSS)) and teardown. Writes JSON under bench/results/ and prints
- * Markdown. --quick runs only 2 x 5 once.
+ * the memory of the pod processes (PSS)) and teardown, and how often the kernel's neighbour table
+ * was full during the run (table_fulls of /proc/net/stat/arp_cache: one table for every namespace
+ * of the host, so other activity on the host counts too). Writes JSON under bench/results/ and
+ * prints Markdown. --quick runs only 2 x 5 once.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -31,6 +33,8 @@ interface Run {
   beforeAgentsMs: number;
   teardownMs: number;
   podProcessPssMb: number;
+  /** Times the neighbour table was full between create and close. */
+  arpTableFulls: number;
 }
 
 const { values } = parseArgs({
@@ -88,9 +92,17 @@ function podProcessPssMb(cluster: string): number {
   return kb / 1024;
 }
 
+/** table_fulls summed over the per-CPU lines of /proc/net/stat/arp_cache (hex columns). */
+function arpTableFulls(): number {
+  const [header, ...lines] = readFileSync('/proc/net/stat/arp_cache', 'utf8').trim().split('\n');
+  const col = header.trim().split(/\s+/).indexOf('table_fulls');
+  return lines.reduce((sum, l) => sum + parseInt(l.trim().split(/\s+/)[col], 16), 0);
+}
+
 async function once(size: Size, i: number): Promise<Run> {
   const cluster = `bench${process.pid % 10000}-${i}`;
   let beforeAgentsMs = 0;
+  const fullsBefore = arpTableFulls();
   const t0 = performance.now();
   const c = await Cluster.create(
     { cluster, nodes: size.nodes, podsPerNode: size.podsPerNode },
@@ -113,9 +125,17 @@ async function once(size: Size, i: number): Promise<Run> {
     }
     const reachableMs = performance.now() - t0;
     const pss = podProcessPssMb(cluster);
+    const arpFulls = arpTableFulls() - fullsBefore;
     const t1 = performance.now();
     await c.close();
-    return { readyMs, reachableMs, beforeAgentsMs, teardownMs: performance.now() - t1, podProcessPssMb: pss };
+    return {
+      readyMs,
+      reachableMs,
+      beforeAgentsMs,
+      teardownMs: performance.now() - t1,
+      podProcessPssMb: pss,
+      arpTableFulls: arpFulls,
+    };
   } finally {
     await c.close();
   }
@@ -168,11 +188,11 @@ writeFileSync(
 const lines = [
   `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGb} GB, kernel ${machine.kernel}, node ${machine.node}; ${date.slice(0, 10)}; load ${loadStart.toFixed(2)} at start.`,
   '',
-  '| cluster | pods | runs | ready (median) | reachable | before agents | per pod | pod processes (PSS) | teardown |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| cluster | pods | runs | ready (median) | reachable | before agents | per pod | pod processes (PSS) | teardown | ARP table full |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...results.map(
     (r) =>
-      `| ${r.size.label} | ${r.pods} | ${r.runs.length} | ${s(r.median.readyMs)} | ${s(r.median.reachableMs)} | ${s(r.median.beforeAgentsMs)} | ${(r.median.readyMs / r.pods).toFixed(1)} ms | ${r.median.podProcessPssMb ? `${(r.median.podProcessPssMb / r.pods).toFixed(1)} MB/pod` : '-'} | ${s(r.median.teardownMs)} |`,
+      `| ${r.size.label} | ${r.pods} | ${r.runs.length} | ${s(r.median.readyMs)} | ${s(r.median.reachableMs)} | ${s(r.median.beforeAgentsMs)} | ${(r.median.readyMs / r.pods).toFixed(1)} ms | ${r.median.podProcessPssMb ? `${(r.median.podProcessPssMb / r.pods).toFixed(1)} MB/pod` : '-'} | ${s(r.median.teardownMs)} | ${Math.max(...r.runs.map((x) => x.arpTableFulls))} |`,
   ),
 ];
 if (marginalMsPerPod !== undefined)

@@ -1,10 +1,10 @@
 /**
  * The node agent, assembled: informers on the node's Pods (fieldSelector spec.nodeName) and on all
- * Nodes, the node heartbeat, the overlay backend fed with the Nodes' leases, and the kubelet that
- * realises the node's Pods. It starts once the apiserver's lists are in and its own Node has a
- * pod CIDR and an address (the builder creates the Node and configures the node namespace before
- * starting the agent), and it stops without touching pods, routes or processes: a restarted agent
- * adopts them. main.ts is the process around it; tests start it in-process with a FakeKernel.
+ * Nodes, the node heartbeat, the overlay backend fed with the Nodes' leases, the service proxy of
+ * the node's proxy mode (service-proxy.ts) and the kubelet that realises the node's Pods. It
+ * starts once the apiserver's lists are in and its own Node has a pod CIDR and an address (the
+ * builder creates the Node and configures the node namespace before starting the agent), and it
+ * stops without touching pods, routes, proxy rules or processes: a restarted agent adopts them. main.ts is the process around it; tests start it in-process with a FakeKernel.
  */
 import type { Node, Pod } from '../api/types.ts';
 import { InformerFactory } from '../client/informer-factory.ts';
@@ -14,13 +14,15 @@ import { CNI_BRIDGE, NODE_UPLINK } from '../cluster/topology-names.ts';
 import { describeError, KdpError } from '../errors.ts';
 import { nthAddress, parseIpv4Cidr } from '../kernel/cidr.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
+import type { LinkInfo } from '../kernel/types.ts';
 import { createOverlayBackend, type OverlayNode } from '../overlay/backend.ts';
 import { HostLocalIpam } from './ipam.ts';
 import { Kubelet, type KubeletOptions } from './kubelet.ts';
 import { silentLog, type Log } from './log.ts';
 import { NodeHeartbeat } from './node-heartbeat.ts';
-import { OverlaySync, overlayNodeOf } from './overlay-sync.ts';
+import { OverlaySync, overlayNodeOf, publishUnderlayMac } from './overlay-sync.ts';
 import type { NodeNetwork } from './sandboxes.ts';
+import { ServiceProxy, type ServiceProxySettings } from './service-proxy.ts';
 import { AgentState } from './state.ts';
 import { bundleWorkloads } from './workloads/bundle.ts';
 import { HostProcessRunner, type ProcessRunner } from './workloads/processes.ts';
@@ -37,6 +39,8 @@ export interface AgentOptions {
   log?: Log;
   /** Overlay backend by name (overlay/backend.ts); default host-gw. */
   overlay?: string;
+  /** The node's service proxy (mode, cluster CIDR, metrics address); none when absent. */
+  proxy?: ServiceProxySettings;
   /** Default eth0 and cni0 (topology-names.ts). */
   uplink?: string;
   bridge?: string;
@@ -60,6 +64,9 @@ export class Agent {
     private readonly heartbeat: NodeHeartbeat,
     private readonly overlay: OverlaySync,
     readonly kubelet: Kubelet,
+    /** The node's kube-proxy; undefined in proxy mode none. */
+    readonly proxy: ServiceProxy | undefined,
+    private readonly log: Log,
   ) {}
 
   static async start(o: AgentOptions): Promise<Agent> {
@@ -78,10 +85,21 @@ export class Agent {
     informers.start();
     let heartbeat: NodeHeartbeat | undefined;
     let overlay: OverlaySync | undefined;
+    let proxy: ServiceProxy | undefined;
     try {
       await informers.waitForSync(o.signal);
       const local = await waitForLease(nodes, o.nodeName, log, o.signal);
-      const net = await nodeNetwork(o.kernel, o.netns, o.bridge ?? CNI_BRIDGE, local, log);
+      const uplink = o.uplink ?? NODE_UPLINK;
+      const links = await o.kernel.links.list(o.netns);
+      const net = await nodeNetwork(o.kernel, o.netns, o.bridge ?? CNI_BRIDGE, links, local, log);
+      const uplinkMac = links.find((l) => l.name === uplink)?.address;
+      if (uplinkMac) {
+        await publishUnderlayMac(o.client, nodes, o.nodeName, uplinkMac).catch((e: unknown) =>
+          log('warn', `node ${o.nodeName}: uplink MAC not published; peers will use ARP`, {
+            error: describeError(e),
+          }),
+        );
+      }
       for (const d of ipam.setRange(local.podCidr)) {
         log(
           'warn',
@@ -101,13 +119,24 @@ export class Agent {
       const backend = createOverlayBackend(o.overlay ?? 'host-gw', {
         kernel: o.kernel,
         netns: o.netns,
-        uplink: o.uplink ?? NODE_UPLINK,
+        uplink,
         log,
       });
       overlay = new OverlaySync(backend, nodes, o.nodeName, log);
       await overlay.start(local);
       networkReady = true;
       void heartbeat.beat();
+      if (o.proxy) {
+        proxy = await ServiceProxy.start({
+          ...o.proxy,
+          informers,
+          cluster: o.cluster,
+          nodeName: o.nodeName,
+          netns: o.netns,
+          log,
+          signal: o.signal,
+        });
+      }
       const kubelet = new Kubelet({
         client: o.client,
         kernel: o.kernel,
@@ -130,8 +159,9 @@ export class Agent {
       await kubelet.start();
       watchOwnLease(nodes, local, log);
       log('info', 'agent running', { podCidr: local.podCidr, underlayIp: local.underlayIp, netns: o.netns });
-      return new Agent(informers, heartbeat, overlay, kubelet);
+      return new Agent(informers, heartbeat, overlay, kubelet, proxy, log);
     } catch (e) {
+      await proxy?.close(log);
       await overlay?.close();
       await heartbeat?.close();
       informers.stop();
@@ -139,9 +169,10 @@ export class Agent {
     }
   }
 
-  /** Stops the agent's loops and watches; pods, processes and routes stay. Idempotent. */
+  /** Stops the agent's loops and watches; pods, processes, routes and proxy rules stay. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.proxy?.close(this.log);
       await this.kubelet.close();
       await this.overlay.close();
       await this.heartbeat.close();
@@ -190,21 +221,29 @@ function watchOwnLease(nodes: Informer<Node>, local: OverlayNode, log: Log): voi
   });
 }
 
-/** The node side pods attach to: cni0 (which the builder made), its MTU and the pod CIDR's gateway. */
+/**
+ * The node side pods attach to: cni0 (which the builder made), its MAC, its MTU and the pod
+ * CIDR's gateway. cni0's MAC is set to itself: a bridge whose MAC was never set takes its lowest
+ * port's and changes as pods come and go, which would leave every pod's permanent entry for its
+ * gateway pointing at a MAC that is gone. The builder sets one; this makes sure of it.
+ */
 async function nodeNetwork(
   kernel: Kernel,
   netns: string,
   bridge: string,
+  links: readonly LinkInfo[],
   local: OverlayNode,
   log: Log,
 ): Promise<NodeNetwork> {
-  const link = (await kernel.links.list(netns)).find((l) => l.name === bridge);
-  if (!link) {
+  const link = links.find((l) => l.name === bridge);
+  if (!link?.address) {
+    const what = link ? `a ${bridge} without a MAC address` : `no ${bridge} bridge`;
     throw new KdpError(
       'KDP_ERR_AGENT_NODE_NETWORK',
-      `namespace ${netns} has no ${bridge} bridge: the node must be configured (uplink, ${bridge}, forwarding) before its agent starts`,
+      `namespace ${netns} has ${what}: the node must be configured (uplink, ${bridge}, forwarding) before its agent starts`,
     );
   }
+  await kernel.links.set(netns, bridge, { address: link.address });
   const gateway = nthAddress(local.podCidr, 1);
   const prefixLength = parseIpv4Cidr(local.podCidr)!.prefix;
   const addresses = await kernel.addresses.list(netns, bridge);
@@ -214,5 +253,5 @@ async function nodeNetwork(
       `${bridge} in ${netns} does not have ${gateway}/${prefixLength}; pods' default route needs it`,
     );
   }
-  return { netns, bridge, mtu: link.mtu, gateway, prefixLength };
+  return { netns, bridge, bridgeMac: link.address, mtu: link.mtu, gateway, prefixLength };
 }

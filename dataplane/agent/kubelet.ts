@@ -22,7 +22,7 @@ import { Containers, podKey } from './containers.ts';
 import type { HostLocalIpam } from './ipam.ts';
 import type { Log } from './log.ts';
 import { podStatus, statusSummary } from './pod-status.ts';
-import { createSandboxes, removeSandboxes, type NodeNetwork } from './sandboxes.ts';
+import { createSandboxes, removeSandboxes, removeStrayNeighbours, type NodeNetwork } from './sandboxes.ts';
 import type { AgentState, PodRecord } from './state.ts';
 import { StatusWriter } from './status-writer.ts';
 import type { ProcessRunner } from './workloads/processes.ts';
@@ -169,6 +169,10 @@ export class Kubelet {
     }
     for (const owner of this.o.ipam.owners()) if (!owners.has(owner)) this.o.ipam.release(owner);
     await this.o.ipam.save();
+    const held = new Set([...this.records.values()].filter((r) => !r.hostNetwork && r.ip).map((r) => r.ip));
+    const strays = await removeStrayNeighbours(this.o.kernel, this.o.network, held);
+    if (strays > 0)
+      this.o.log('info', 'removed neighbour entries of pods that are gone', { entries: strays });
     this.o.log('info', 'adopted pods from the state dir', {
       pods: this.records.size,
       ready: [...this.records.values()].filter((r) => r.sandboxReady).length,
@@ -328,7 +332,7 @@ export class Kubelet {
       await removeSandboxes(
         this.o.kernel,
         this.o.network,
-        recs.filter((r) => !r.hostNetwork).map((r) => ({ netns: r.netns, veth: r.veth! })),
+        recs.filter((r) => !r.hostNetwork).map((r) => ({ netns: r.netns, veth: r.veth!, ip: r.ip })),
         { freeNames: false },
       );
     } catch (e) {

@@ -5,7 +5,7 @@
  *     --cluster C --node NODE --socket /run/kdp/C/apiserver.sock --state-dir /run/kdp/C/nodes/NODE/
  *
  * It sets its process title to kdp:<cluster>:agent:<node>, logs JSON lines to stderr, runs until
- * SIGTERM or SIGINT (then stops without touching pods, exit 0), and exits 1 on a fatal error
+ * SIGTERM or SIGINT (then stops without touching pods or proxy rules, exit 0), exits 1 on a fatal error
  * (2 on bad arguments), for its supervisor to restart it. See README.md.
  */
 import { readFile } from 'node:fs/promises';
@@ -14,13 +14,18 @@ import { parseArgs } from 'node:util';
 import { connect, type ApiClient } from '../client/index.ts';
 import { clusterPrefix } from '../cluster/topology-names.ts';
 import { describeError, KdpError } from '../errors.ts';
+import { isNetworkCidr } from '../kernel/cidr.ts';
 import { createIproute2Kernel } from '../kernel/iproute2/kernel.ts';
+import type { IptablesBackend } from '../kernel/iptables/types.ts';
 import { overlayBackendNames } from '../overlay/backend.ts';
+import { DEFAULT_METRICS_ADDRESS, parseBindAddress } from '../proxy/metrics-server.ts';
+import { cleanupProxyModes, IPTABLES_BACKENDS, proxyModeNames } from '../proxy/modes.ts';
 import { Agent } from './agent.ts';
 import { isLogLevel, jsonLog } from './log.ts';
 import { findOwnNamespace } from './node-netns.ts';
 
 export const AGENT_USAGE = `usage: agent --cluster NAME --node NODE --socket PATH --state-dir DIR [options]
+       agent --cluster NAME --cleanup [--netns NAME]
 
   --cluster NAME          cluster name (namespaces kdp-NAME-*)
   --node NODE             this node's Node object name
@@ -29,13 +34,24 @@ export const AGENT_USAGE = `usage: agent --cluster NAME --node NODE --socket PAT
   --token-file PATH       bearer token for the apiserver
   --netns NAME            the node's namespace (default: the one the agent runs in)
   --overlay NAME          overlay backend (default host-gw; have: ${overlayBackendNames().join(', ')})
+  --proxy-mode MODE       service proxy: ${proxyModeNames().join(', ')} (default iptables)
+  --cluster-cidr CIDR     the pod network: traffic to a ClusterIP from outside it is masqueraded
+  --iptables-backend B    nft (default) or legacy iptables tools
+  --min-sync-period D     shortest time between proxy syncs (default 1s; e.g. 0s, 250ms)
+  --sync-period D         longest time between proxy syncs (default 30s)
+  --metrics-bind-address A  proxy /metrics and /healthz in the node's namespace
+                          (default ${DEFAULT_METRICS_ADDRESS}; "" for none)
   --heartbeat-seconds N   Node status interval (default 10)
+  --cleanup               remove every proxy mode's rules from the node's namespace and exit
+                          (kube-proxy --cleanup); pods and routes are left alone
   --log-level LEVEL       debug, info, warn or error (default info)
   -h, --help              this text`;
 
 const USAGE = 'KDP_ERR_USAGE';
 
 interface AgentArgs {
+  /** Only remove the proxy rules (kube-proxy --cleanup), then exit. */
+  cleanup: boolean;
   cluster: string;
   node: string;
   socket: string;
@@ -43,6 +59,12 @@ interface AgentArgs {
   tokenFile?: string;
   netns?: string;
   overlay: string;
+  proxyMode: string;
+  clusterCidr?: string;
+  iptablesBackend: IptablesBackend;
+  minSyncPeriodMs: number;
+  syncPeriodMs: number;
+  metrics: { host: string; port: number } | null;
   heartbeatSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -58,14 +80,22 @@ function parse(argv: string[]): AgentArgs | 'help' {
       'token-file': { type: 'string' },
       netns: { type: 'string' },
       overlay: { type: 'string', default: 'host-gw' },
+      'proxy-mode': { type: 'string', default: 'iptables' },
+      'cluster-cidr': { type: 'string' },
+      'iptables-backend': { type: 'string', default: 'nft' },
+      'min-sync-period': { type: 'string', default: '1s' },
+      'sync-period': { type: 'string', default: '30s' },
+      'metrics-bind-address': { type: 'string', default: DEFAULT_METRICS_ADDRESS },
       'heartbeat-seconds': { type: 'string', default: '10' },
       'log-level': { type: 'string', default: 'info' },
+      cleanup: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) return 'help';
-  const missing = ['cluster', 'node', 'socket', 'state-dir'].filter((k) => !values[k as keyof typeof values]);
+  const required = values.cleanup ? ['cluster'] : ['cluster', 'node', 'socket', 'state-dir'];
+  const missing = required.filter((k) => !values[k as keyof typeof values]);
   if (missing.length) throw new KdpError(USAGE, `missing ${missing.map((m) => `--${m}`).join(', ')}`);
   const heartbeatSeconds = Number(values['heartbeat-seconds']);
   if (!(heartbeatSeconds > 0)) throw new KdpError(USAGE, `--heartbeat-seconds must be a positive number`);
@@ -74,17 +104,53 @@ function parse(argv: string[]): AgentArgs | 'help' {
   if (!overlayBackendNames().includes(values.overlay!)) {
     throw new KdpError(USAGE, `--overlay must be one of ${overlayBackendNames().join(', ')}`);
   }
+  const proxyMode = values['proxy-mode']!;
+  if (!proxyModeNames().includes(proxyMode)) {
+    throw new KdpError(USAGE, `--proxy-mode must be one of ${proxyModeNames().join(', ')}`);
+  }
+  const clusterCidr = values['cluster-cidr'];
+  if (clusterCidr !== undefined && !isNetworkCidr(clusterCidr)) {
+    throw new KdpError(USAGE, `--cluster-cidr "${clusterCidr}" is not an IPv4 network such as 10.244.0.0/16`);
+  }
+  const backend = values['iptables-backend']!;
+  if (!(IPTABLES_BACKENDS as readonly string[]).includes(backend)) {
+    throw new KdpError(USAGE, `--iptables-backend must be ${IPTABLES_BACKENDS.join(' or ')}`);
+  }
+  const minSyncPeriodMs = durationMs('--min-sync-period', values['min-sync-period']!);
+  const syncPeriodMs = durationMs('--sync-period', values['sync-period']!);
+  if (syncPeriodMs <= 0 || syncPeriodMs < minSyncPeriodMs) {
+    throw new KdpError(USAGE, `--sync-period must be positive and at least --min-sync-period`);
+  }
+  const metricsAddress = values['metrics-bind-address']!;
   return {
+    cleanup: values.cleanup!,
     cluster: values.cluster!,
-    node: values.node!,
-    socket: values.socket!,
-    stateDir: values['state-dir']!,
+    node: values.node ?? '',
+    socket: values.socket ?? '',
+    stateDir: values['state-dir'] ?? '',
     tokenFile: values['token-file'],
     netns: values.netns,
     overlay: values.overlay!,
+    proxyMode,
+    clusterCidr,
+    iptablesBackend: backend as IptablesBackend,
+    minSyncPeriodMs,
+    syncPeriodMs,
+    metrics: metricsAddress === '' ? null : parseBindAddress(metricsAddress),
     heartbeatSeconds,
     logLevel,
   };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go-style duration as kube-proxy's flags take it ("1s", "250ms", "1m30s") in milliseconds. */
+export function durationMs(flag: string, text: string): number {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
+    throw new KdpError(USAGE, `${flag} "${text}" is not a duration such as 1s, 250ms or 1m30s`);
+  }
+  return parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNITS[p[2]], 0);
 }
 
 /** Runs the agent until SIGTERM/SIGINT; resolves with the exit code. */
@@ -100,6 +166,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     process.stdout.write(`${AGENT_USAGE}\n`);
     return 0;
   }
+  if (args.cleanup) return cleanupOnly(args);
   process.title = `kdp:${args.cluster}:agent:${args.node}`;
   const log = jsonLog(args.logLevel, { component: 'agent', cluster: args.cluster, node: args.node });
   const stop = new AbortController();
@@ -126,6 +193,14 @@ export async function runAgent(argv: string[]): Promise<number> {
       stateDir: args.stateDir,
       log,
       overlay: args.overlay,
+      proxy: {
+        mode: args.proxyMode,
+        clusterCIDR: args.clusterCidr,
+        iptablesBackend: args.iptablesBackend,
+        minSyncPeriodMs: args.minSyncPeriodMs,
+        syncPeriodMs: args.syncPeriodMs,
+        metrics: args.metrics,
+      },
       heartbeatMs: args.heartbeatSeconds * 1000,
       signal: stop.signal,
     });
@@ -138,6 +213,21 @@ export async function runAgent(argv: string[]): Promise<number> {
   } finally {
     await agent?.close();
     client?.close();
+  }
+}
+
+/** kube-proxy --cleanup: every proxy mode's rules out of the node's namespace; exit 0 or 1. */
+async function cleanupOnly(args: AgentArgs): Promise<number> {
+  const log = jsonLog(args.logLevel, { component: 'agent', cluster: args.cluster });
+  try {
+    const prefix = clusterPrefix(args.cluster);
+    const netns = args.netns ?? (await findOwnNamespace(createIproute2Kernel({ prefix })));
+    const removed = await cleanupProxyModes(netns, { prefix });
+    log('info', removed.length ? 'proxy rules removed' : 'no proxy rules to remove', { netns, removed });
+    return 0;
+  } catch (e) {
+    log('error', 'proxy cleanup failed', { error: describeError(e), code: (e as KdpError).code });
+    return 1;
   }
 }
 

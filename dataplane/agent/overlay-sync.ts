@@ -2,12 +2,14 @@
  * Feeds the overlay backend from the Nodes informer: the node's own lease once, then the set of
  * peers (every other Node with a pod CIDR and an InternalIP) whenever Nodes change, coalesced
  * (a burst of heartbeats is one sync, and one that changes no lease costs the backend nothing),
- * never two syncs at once, and a failed sync retried with a capped backoff.
+ * never two syncs at once, and a failed sync retried with a capped backoff. Also publishes the
+ * node's own uplink MAC on its Node, which is how peers learn it.
  */
 import type { Node } from '../api/types.ts';
-import type { Informer } from '../client/interface.ts';
+import type { ApiClient, Informer } from '../client/interface.ts';
 import { describeError } from '../errors.ts';
-import type { OverlayBackend, OverlayNode } from '../overlay/backend.ts';
+import { isUnicastMac } from '../kernel/mac.ts';
+import { UNDERLAY_MAC_ANNOTATION, type OverlayBackend, type OverlayNode } from '../overlay/backend.ts';
 import type { Log } from './log.ts';
 
 /** A Node's lease, or undefined while it lacks a pod CIDR or an InternalIP. */
@@ -15,7 +17,27 @@ export function overlayNodeOf(node: Node): OverlayNode | undefined {
   const podCidr = node.spec?.podCIDRs?.[0] ?? node.spec?.podCIDR;
   const underlayIp = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
   if (!podCidr || !underlayIp || !node.metadata.name) return undefined;
-  return { name: node.metadata.name, podCidr, underlayIp };
+  const mac = node.metadata.annotations?.[UNDERLAY_MAC_ANNOTATION]?.toLowerCase();
+  // A malformed annotation is ignored: the peer is then reached with ordinary ARP.
+  return {
+    name: node.metadata.name,
+    podCidr,
+    underlayIp,
+    ...(mac && isUnicastMac(mac) ? { underlayMac: mac } : {}),
+  };
+}
+
+/** Writes `mac` into the Node's UNDERLAY_MAC_ANNOTATION unless it says so already. */
+export async function publishUnderlayMac(
+  client: ApiClient,
+  nodes: Informer<Node>,
+  nodeName: string,
+  mac: string,
+): Promise<void> {
+  if (nodes.get(nodeName)?.metadata.annotations?.[UNDERLAY_MAC_ANNOTATION] === mac) return;
+  await client
+    .resource<Node>('nodes')
+    .patch(nodeName, { metadata: { annotations: { [UNDERLAY_MAC_ANNOTATION]: mac } } }, { type: 'merge' });
 }
 
 export class OverlaySync {
@@ -41,7 +63,8 @@ export class OverlaySync {
       onUpdate: (a, b) => {
         const x = overlayNodeOf(a);
         const y = overlayNodeOf(b);
-        if (x?.podCidr !== y?.podCidr || x?.underlayIp !== y?.underlayIp) this.schedule(10);
+        const moved = x?.podCidr !== y?.podCidr || x?.underlayIp !== y?.underlayIp;
+        if (moved || x?.underlayMac !== y?.underlayMac) this.schedule(10);
       },
       onDelete: () => this.schedule(10),
     });

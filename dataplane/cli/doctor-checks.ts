@@ -149,6 +149,18 @@ const NAMESPACE_PROBES: Probe[] = [
     },
   },
   {
+    name: 'br_netfilter',
+    disables:
+      "Service traffic from a pod to a backend on its own node (the reply is bridged past the node's NAT) and hairpin",
+    run: async (ns) => {
+      const on = await inNs(ns, ['cat', '/proc/sys/net/bridge/bridge-nf-call-iptables']).catch(() => {
+        throw new Error('br_netfilter is not loaded (kdp loads no modules: modprobe br_netfilter)');
+      });
+      if (on !== '1') throw new Error(`bridge-nf-call-iptables is ${on} in a new namespace`);
+      return 'bridged traffic passes iptables (bridge-nf-call-iptables = 1 in a new namespace)';
+    },
+  },
+  {
     name: 'conntrack',
     disables:
       'clearing stale conntrack entries when endpoints go (UDP services) and conntrack checks in tests',

@@ -14,6 +14,7 @@ import { downCommand } from './commands/down.ts';
 import { execCommand } from './commands/exec.ts';
 import { deleteCommand, getCommand } from './commands/get.ts';
 import { kubeconfigCommand } from './commands/kubeconfig.ts';
+import { metricsCommand } from './commands/metrics.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { upCommand } from './commands/up.ts';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
     getCommand(),
     deleteCommand(),
     execCommand(),
+    metricsCommand(),
     runCommand(),
     doctorCommand(),
   ];

@@ -4,7 +4,8 @@
  * alone), stopped with SIGTERM (then SIGKILL) on close. How one agent process is spawned is an
  * AgentSpawner, so tests can supervise stand-ins; processAgentSpawner is the real one, per the
  * contract in the issue-3 brief: `nsenter --net=/run/netns/<node netns> -- node --import tsx
- * dataplane/agent/main.ts --cluster C --node N --socket S --state-dir D`, output to a log file.
+ * dataplane/agent/main.ts --cluster C --node N --socket S --state-dir D --overlay O --proxy-mode M
+ * --cluster-cidr P`, output to a log file.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,10 @@ export interface AgentSpec {
   pidPath: string;
   /** Overlay backend by name (the topology's). */
   overlay: string;
+  /** Service proxy mode (the topology's proxyMode). */
+  proxyMode: string;
+  /** The pod network (the topology's podCidr): the proxy masquerades ClusterIP traffic from outside it. */
+  clusterCidr: string;
 }
 
 export interface AgentExit {
@@ -84,6 +89,10 @@ export function agentCommand(spec: AgentSpec): string[] {
     spec.stateDir,
     '--overlay',
     spec.overlay,
+    '--proxy-mode',
+    spec.proxyMode,
+    '--cluster-cidr',
+    spec.clusterCidr,
   ];
 }
 

@@ -1,11 +1,13 @@
 /**
  * The one kernel plan the builder applies at bring-up: the fabric namespace with its bridge (the
  * underlay), and per node a namespace with its uplink on that bridge (the node's underlay
- * address), IP forwarding, loopback up, and the cni0 bridge holding the first address of the
- * node's pod CIDR as its pods' gateway. Pods and the host-gw routes between nodes are not here:
- * the node agents make them (they are the kubelet and the overlay). Pure: builds data only.
+ * address), IP forwarding, loopback up, a route for the service CIDR onto the uplink, and the cni0
+ * bridge holding the first address of the node's pod CIDR as its pods' gateway. Both MACs are fixed (see the comments below). Pods and
+ * the host-gw routes and neighbour entries between nodes are not here: the node agents make them
+ * (they are the kubelet and the overlay). Pure: builds data only.
  */
 import { nthAddress, parseIpv4Cidr } from '../kernel/cidr.ts';
+import { macFromIpv4 } from '../kernel/mac.ts';
 import { NetworkPlan } from '../kernel/plan.ts';
 import type { NodeRecord } from './builder-state.ts';
 import { nodeUnderlayIp } from './topology-addresses.ts';
@@ -50,8 +52,15 @@ export function addNodeToPlan(plan: NetworkPlan, topology: Topology, node: NodeR
   // The sysctl first: it runs as its own process, and first it does not split the node's ip batch.
   plan.setSysctl(node.netns, 'net.ipv4.ip_forward', '1');
   plan.setLink(node.netns, 'lo', { up: true });
-  plan.setLink(node.netns, NODE_UPLINK, { up: true });
+  // The MAC follows from the underlay address, so a node that is removed and added again with the
+  // same address has the same MAC, and peers' permanent entries for it (host-gw) stay right.
+  plan.setLink(node.netns, NODE_UPLINK, { address: macFromIpv4(node.underlayIp), up: true });
   plan.addAddress(node.netns, NODE_UPLINK, `${node.underlayIp}/${underlayPrefix}`);
+  // A real node's default route carries traffic for Service IPs into FORWARD and OUTPUT, where the
+  // proxy DNATs or REJECTs it. The fabric has no router to be a default gateway, so the service
+  // CIDR is routed onto the uplink instead: without a route, a connection to a ClusterIP without
+  // endpoints ends "network unreachable" instead of refused, and the node cannot reach ClusterIPs.
+  plan.addRoute(node.netns, { dst: topology.serviceCidr, dev: NODE_UPLINK });
   // A fixed MAC: otherwise cni0 takes its lowest port's and changes when that pod goes, and the
   // other pods' ARP entries for their gateway point at a MAC that is gone for seconds.
   plan.addBridge(node.netns, CNI_BRIDGE, { mtu });

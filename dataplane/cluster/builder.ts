@@ -18,6 +18,7 @@ import { type RunningControllers, startControllers } from '../controllers/manage
 import { KdpError, describeError } from '../errors.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import { createIproute2Kernel } from '../kernel/iproute2/kernel.ts';
+import { ANY_HOST, checkProxyMode } from '../proxy/modes.ts';
 import {
   AGENT_MAIN,
   AGENT_MISSING,
@@ -41,7 +42,7 @@ import { someNames, waitForNodesReady, waitForObjects, waitForPodsReady } from '
 import { clusterNamespaces, knownClusters } from './cleanup.ts';
 import { findKdpProcesses, killAll } from './cleanup-processes.ts';
 import { clusterPrefix, fabricNamespace } from './topology-names.ts';
-import { resolveTopology, type Topology, type TopologyInput } from './topology.ts';
+import { resolveTopology, type Topology, type TopologyInput, type TopologyNode } from './topology.ts';
 
 export const CLUSTER_EXISTS = 'KDP_ERR_CLUSTER_EXISTS';
 
@@ -151,6 +152,12 @@ export async function assertClusterAbsent(
 }
 
 async function preflight(parts: ClusterParts, usingDefaultAgent: boolean): Promise<void> {
+  // A proxy mode this host cannot run fails here, before anything exists, not in every agent.
+  // Stand-in agents run no proxier: only whether kdp has the mode at all is checked for them.
+  const { warnings } = checkProxyMode(parts.topology.proxyMode, {
+    host: usingDefaultAgent ? undefined : ANY_HOST,
+  });
+  for (const w of warnings) parts.log('warn', `proxy mode ${parts.topology.proxyMode}: ${w}`);
   await assertClusterAbsent(parts.topology.cluster, { kernel: parts.kernel, stateDir: parts.paths.dir });
   if (usingDefaultAgent && !existsSync(AGENT_MAIN)) {
     throw new KdpError(AGENT_MISSING, `the node agent ${AGENT_MAIN} does not exist in this checkout`);
@@ -177,14 +184,19 @@ async function startApiserver(parts: ClusterParts, signal?: AbortSignal): Promis
   return client;
 }
 
-/** Creates the Node objects and waits until node IPAM has given each its pod CIDR. */
-async function createNodes(parts: ClusterParts, client: ApiClient, signal?: AbortSignal) {
+/** Creates Node objects for `nodes` and waits until node IPAM has given each its pod CIDR. */
+export async function createNodes(
+  parts: ClusterParts,
+  client: ApiClient,
+  nodes: readonly TopologyNode[],
+  signal?: AbortSignal,
+): Promise<NodeRecord[]> {
   const t = parts.topology;
-  const nodes = client.resource<Node>('nodes');
+  const api = client.resource<Node>('nodes');
   await Promise.all(
-    t.nodes.map(async (n) => {
-      const created = await nodes.create(nodeObject(t, n));
-      await nodes.updateStatus({ ...created, status: nodeStatus(t, n) });
+    nodes.map(async (n) => {
+      const created = await api.create(nodeObject(t, n));
+      await api.updateStatus({ ...created, status: nodeStatus(t, n) });
     }),
   );
   const cidrs = await waitForObjects<Node, Map<string, string>>(
@@ -195,12 +207,12 @@ async function createNodes(parts: ClusterParts, client: ApiClient, signal?: Abor
       const got = new Map(
         list.filter((n) => n.spec?.podCIDR).map((n) => [n.metadata.name!, n.spec!.podCIDR!]),
       );
-      const missing = t.nodes.filter((n) => !got.has(n.name)).map((n) => n.name);
+      const missing = nodes.filter((n) => !got.has(n.name)).map((n) => n.name);
       return { done: missing.length ? undefined : got, pending: `no pod CIDR yet: ${someNames(missing)}` };
     },
     { signal, timeoutMs: 15_000, labelSelector: `${LABEL_CLUSTER}=${t.cluster}` },
   );
-  parts.nodes = t.nodes.map((n) => nodeRecord(t, n, cidrs.get(n.name)!));
+  return nodes.map((n) => nodeRecord(t, n, cidrs.get(n.name)!));
 }
 
 export function writeRecord(parts: ClusterParts): void {
@@ -230,6 +242,8 @@ export function startAgent(parts: ClusterParts, node: NodeRecord): SupervisedAge
       logPath: paths.agentLog(node.name),
       pidPath: paths.agentPid(node.name),
       overlay: topology.overlay,
+      proxyMode: topology.proxyMode,
+      clusterCidr: topology.podCidr,
     },
     parts.spawnAgent,
     (status: AgentStatus, message?: string) => {
@@ -283,7 +297,7 @@ export async function buildCluster(
     const client = await startApiserver(parts, signal);
     const nodeCount = topology.nodes.length;
     progress('nodes', `creating ${nodeCount} Node objects`, 0, nodeCount);
-    await createNodes(parts, client, signal);
+    parts.nodes = await createNodes(parts, client, topology.nodes, signal);
     progress('network', `building the fabric and ${nodeCount} node namespaces`);
     await parts.kernel.ops.apply(clusterPlan(topology, parts.nodes), { signal });
     writeRecord(parts);

@@ -1,17 +1,30 @@
 /**
  * The library API scenario scripts use: `await using cluster = await Cluster.create({ nodes: 2 })`
  * brings a cluster up in this process (see builder.ts for the steps) and disposing of it takes it
- * all down again. In between: an API client, the kubeconfig, the nodes, helpers to add, delete and
- * scale pods and wait for them, and exec of a command in a pod's network namespace. While a
- * cluster is open, SIGINT and SIGTERM close it before the process exits, so a Ctrl-C during a
- * scenario leaves nothing behind.
+ * all down again. In between: an API client, the kubeconfig, the nodes, nodes added and removed
+ * while it runs (builder-nodes.ts), helpers to add, delete and scale pods and wait for them,
+ * exec of a command in a pod's network namespace, and clients outside the cluster on the underlay
+ * (external-client.ts). While a cluster is open, SIGINT and SIGTERM
+ * close it before the process exits, so a Ctrl-C during a scenario leaves nothing behind.
  */
 import { spawn } from 'node:child_process';
 import type { Deployment, Pod } from '../api/types.ts';
 import type { ApiClient } from '../client/interface.ts';
 import { KdpError } from '../errors.ts';
 import type { AgentStatus } from './builder-agents.ts';
+import {
+  addNode,
+  type AddNodeOptions,
+  NO_SUCH_NODE,
+  removeNode,
+  type RemoveNodeOptions,
+} from './builder-nodes.ts';
 import { isPodReady, podObject, type PodOptions } from './builder-objects.ts';
+import {
+  addExternalClient,
+  type ExternalClientOptions,
+  type ExternalClientRecord,
+} from './external-client.ts';
 import type { NodeRecord } from './builder-state.ts';
 import { someNames, waitForObjects, waitForPodsReady } from './builder-wait.ts';
 import { buildCluster, type BuildOptions, type ClusterParts, teardown } from './builder.ts';
@@ -42,6 +55,11 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
+/** A machine outside the cluster on the underlay, and a way to run commands on it. */
+export interface ExternalClient extends ExternalClientRecord {
+  exec(argv: readonly string[], options?: ExecOptions): Promise<PodExecResult>;
+}
+
 /** A pod as `name`, `namespace/name` or the Pod object. */
 export type PodRef = string | Pod;
 
@@ -59,6 +77,9 @@ function splitRef(ref: PodRef): { namespace: string; name: string } {
 
 export class Cluster implements AsyncDisposable {
   private closing?: Promise<void>;
+  /** Node additions and removals, one at a time: each picks an index from what the last left. */
+  private nodeChanges: Promise<unknown> = Promise.resolve();
+  private readonly externalClients: ExternalClientRecord[] = [];
   private readonly onSignal?: (signal: NodeJS.Signals) => void;
 
   private constructor(
@@ -124,8 +145,51 @@ export class Cluster implements AsyncDisposable {
   /** The node's agent process: for tests that kill it and watch it come back. */
   agent(node: string): AgentStatus {
     const agent = this.parts.agents.get(node);
-    if (!agent) throw new KdpError('KDP_ERR_NO_SUCH_NODE', `no node "${node}" in cluster "${this.name}"`);
+    if (!agent) throw new KdpError(NO_SUCH_NODE, `no node "${node}" in cluster "${this.name}"`);
     return agent.snapshot;
+  }
+
+  /**
+   * Adds a node while the cluster runs (Node object, pod CIDR, namespace, agent) and resolves with
+   * it once its agent reports it Ready. Its name defaults to node-<i>, i the lowest free index.
+   */
+  addNode(options: AddNodeOptions = {}): Promise<ClusterNode> {
+    return this.serialise(async () => {
+      const record = await addNode(this.parts, options);
+      return this.nodes.find((n) => n.name === record.name)!;
+    });
+  }
+
+  /**
+   * Drains a node (cordon, delete its pods, wait until its agent has stopped them), stops its
+   * agent, deletes its Node object (the other nodes' routes to it follow) and removes its
+   * namespaces, processes and state.
+   */
+  removeNode(name: string, options: RemoveNodeOptions = {}): Promise<void> {
+    return this.serialise(() => removeNode(this.parts, name, options));
+  }
+
+  /**
+   * Attaches a client outside the cluster to the underlay (its own namespace on the fabric
+   * bridge, an underlay address, no agent): for NodePorts and external traffic. With `via` it
+   * routes the pod and service CIDRs through that node. It goes with the cluster.
+   */
+  addExternalClient(options: ExternalClientOptions = {}): Promise<ExternalClient> {
+    return this.serialise(async () => {
+      const { kernel, topology, nodes } = this.parts;
+      const record = await addExternalClient(kernel, topology, nodes, this.externalClients, options);
+      this.externalClients.push(record);
+      return { ...record, exec: (argv, o) => runIn(kernel.netns.path(record.netns), argv, o) };
+    });
+  }
+
+  private serialise<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.nodeChanges.then(() => {
+      if (this.closing) throw new KdpError('KDP_ERR_CLUSTER_CLOSED', `cluster "${this.name}" is closed`);
+      return change();
+    });
+    this.nodeChanges = run.catch(() => {});
+    return run;
   }
 
   async pods(options: { namespace?: string; labelSelector?: string } = {}): Promise<Pod[]> {
@@ -239,6 +303,8 @@ export class Cluster implements AsyncDisposable {
         process.off('SIGINT', this.onSignal);
         process.off('SIGTERM', this.onSignal);
       }
+      // A node being added or removed finishes first, so teardown sees what it made.
+      await this.nodeChanges;
       await teardown(this.parts);
     })();
     return this.closing;

@@ -93,6 +93,11 @@ const NODE_FIELDS = new Set(['name', 'pods']);
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
+/** A valid Node or Pod name: a DNS subdomain of at most 253 characters. */
+export function isDnsSubdomain(name: string): boolean {
+  return name.length <= 253 && DNS_SUBDOMAIN.test(name);
+}
+
 export interface TopologyProblem {
   field: string;
   message: string;
@@ -194,8 +199,7 @@ function resolveNodes(
     const field = `nodes[${i}]`;
     let name = `node-${index}`;
     if (entry.name !== undefined) {
-      if (typeof entry.name === 'string' && entry.name.length <= 253 && DNS_SUBDOMAIN.test(entry.name))
-        name = entry.name;
+      if (typeof entry.name === 'string' && isDnsSubdomain(entry.name)) name = entry.name;
       else
         p.add(
           `${field}.name`,
@@ -210,7 +214,7 @@ function resolveNodes(
       if (given.length > maxPods)
         p.add(`${field}.pods`, `must list at most ${maxPods} pods, got ${given.length}`);
       given.forEach((pod, j) => {
-        if (typeof pod === 'string' && pod.length <= 253 && DNS_SUBDOMAIN.test(pod)) pods.push(pod);
+        if (typeof pod === 'string' && isDnsSubdomain(pod)) pods.push(pod);
         else p.add(`${field}.pods[${j}]`, `must be a DNS subdomain pod name, got ${show(pod)}`);
       });
     } else {

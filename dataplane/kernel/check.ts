@@ -1,10 +1,11 @@
 /**
  * Argument checks every NetOp passes before it reaches the kernel (real) or the fake's state:
- * the namespace guard, interface names, addresses and CIDRs, MTUs, sysctl keys. Keeping them in
+ * the namespace guard, interface names, addresses and CIDRs, MACs, MTUs, sysctl keys. Keeping them in
  * one place means the fake rejects exactly what the real implementation rejects up front.
  */
 import { isIpv4, parseIpv4Cidr } from './cidr.ts';
 import { KERNEL_ERR, kernelError } from './errors.ts';
+import { isUnicastMac } from './mac.ts';
 import { assertIfName, assertKdpNamespace } from './names.ts';
 import type { NetOp, RouteSpec } from './types.ts';
 
@@ -79,10 +80,21 @@ export function checkOp(op: NetOp, prefix: string, operation: string): void {
       if (op.master) assertIfName(op.master, operation, op.ns);
       if (op.master === op.name) invalid(`link "${op.name}" cannot be its own master`, op, operation);
       checkMtu(op.mtu, op, operation);
-      if (op.address !== undefined && !/^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/.test(op.address))
+      if (op.address !== undefined && !isUnicastMac(op.address))
         invalid(`address must be a unicast MAC like 02:00:00:00:00:01, got "${op.address}"`, op, operation);
-      if (op.up === undefined && op.master === undefined && op.mtu === undefined && op.address === undefined)
+      if (
+        op.up === undefined &&
+        op.master === undefined &&
+        op.mtu === undefined &&
+        op.address === undefined &&
+        op.hairpin === undefined
+      )
         invalid('link change sets nothing', op, operation);
+      if (
+        op.hairpin !== undefined &&
+        (op.up !== undefined || op.master !== undefined || op.mtu !== undefined || op.address !== undefined)
+      )
+        invalid('hairpin is set in a change of its own, once the link is a bridge port', op, operation);
       return;
     case 'link.move':
       assertKdpNamespace(op.targetNs, prefix, operation);
@@ -103,6 +115,18 @@ export function checkOp(op: NetOp, prefix: string, operation: string): void {
     case 'route.replace':
     case 'route.delete':
       checkRoute(op.route, op, operation);
+      return;
+    case 'neigh.add':
+    case 'neigh.replace':
+    case 'neigh.delete':
+      assertIfName(op.neigh.dev, operation, op.ns);
+      if (!isIpv4(op.neigh.ip)) invalid(`neighbour "${op.neigh.ip}" is not an IPv4 address`, op, operation);
+      if (op.kind !== 'neigh.delete' && !isUnicastMac(op.neigh.lladdr))
+        invalid(
+          `lladdr must be a unicast MAC like 0a:58:0a:f4:00:02, got "${op.neigh.lladdr}"`,
+          op,
+          operation,
+        );
       return;
     case 'sysctl.set':
       sysctlPath(op.key, operation, op.ns);

@@ -1,9 +1,9 @@
 /**
  * One small interface per kernel facility that the cluster builder and the agents program:
- * namespaces, links, addresses, routes, sysctls, and the batched plan path that makes bring-up
- * fast. `Kernel` bundles them; the real one is createIproute2Kernel (iproute2/kernel.ts) and the
- * stateful fake is FakeKernel (testing/fake-kernel.ts). Every namespace argument is required: no
- * operation ever falls back to the host's namespace.
+ * namespaces, links, addresses, routes, neighbours, sysctls, and the batched plan path that
+ * makes bring-up fast. `Kernel` bundles them; the real one is createIproute2Kernel
+ * (iproute2/kernel.ts) and the stateful fake is FakeKernel (testing/fake-kernel.ts). Every
+ * namespace argument is required: no operation ever falls back to the host's namespace.
  */
 import type { NetworkPlan } from './plan.ts';
 import type {
@@ -14,6 +14,9 @@ import type {
   ExecResult,
   LinkChange,
   LinkInfo,
+  NeighbourInfo,
+  NeighbourKey,
+  NeighbourSpec,
   RouteInfo,
   RouteSpec,
   VethSpec,
@@ -65,6 +68,17 @@ export interface Routes {
   list(ns: string, options?: { table?: number | 'all' }): Promise<RouteInfo[]>;
 }
 
+/** Permanent neighbour (ARP) entries; see NeighbourSpec for why kdp uses only those. */
+export interface Neighbours {
+  /** Throws KDP_ERR_KERNEL_EXISTS when the link has an entry for the address already. */
+  add(ns: string, neigh: NeighbourSpec): Promise<void>;
+  /** Adds the entry or overwrites the one the link has for the address. */
+  replace(ns: string, neigh: NeighbourSpec): Promise<void>;
+  delete(ns: string, neigh: NeighbourKey): Promise<void>;
+  /** IPv4 entries of one link or all, whatever their state. */
+  list(ns: string, dev?: string): Promise<NeighbourInfo[]>;
+}
+
 /** net.* sysctls of one namespace, as /proc/sys/net shows them from inside it. */
 export interface Sysctl {
   get(ns: string, key: string): Promise<string>;
@@ -84,6 +98,7 @@ export interface Kernel {
   readonly links: Links;
   readonly addresses: Addresses;
   readonly routes: Routes;
+  readonly neighbours: Neighbours;
   readonly sysctl: Sysctl;
   readonly ops: NetworkOps;
 }

@@ -9,7 +9,7 @@
  * namespace in one stage where it can. A cluster comes out as three stages and one batch per
  * namespace: fabric (bridge, node uplinks), nodes (uplink address, bridge, pod veths), pods.
  */
-import type { LinkChange, NetOp, RouteSpec, VethSpec } from './types.ts';
+import type { LinkChange, NeighbourKey, NeighbourSpec, NetOp, RouteSpec, VethSpec } from './types.ts';
 
 export class NetworkPlan {
   /** Namespaces to create before any op runs, in order. */
@@ -61,6 +61,18 @@ export class NetworkPlan {
     return this.push({ kind: 'route.delete', ns, route });
   }
 
+  addNeighbour(ns: string, neigh: NeighbourSpec): this {
+    return this.push({ kind: 'neigh.add', ns, neigh });
+  }
+
+  replaceNeighbour(ns: string, neigh: NeighbourSpec): this {
+    return this.push({ kind: 'neigh.replace', ns, neigh });
+  }
+
+  deleteNeighbour(ns: string, neigh: NeighbourKey): this {
+    return this.push({ kind: 'neigh.delete', ns, neigh: { ip: neigh.ip, dev: neigh.dev } });
+  }
+
   setSysctl(ns: string, key: string, value: string): this {
     return this.push({ kind: 'sysctl.set', ns, key, value });
   }
@@ -99,6 +111,10 @@ function linksUsed(op: NetOp): string[] {
     case 'route.replace':
     case 'route.delete':
       return op.route.dev ? [op.route.dev] : [];
+    case 'neigh.add':
+    case 'neigh.replace':
+    case 'neigh.delete':
+      return [op.neigh.dev];
     case 'sysctl.set': {
       // net.ipv4.conf.<link>.x and net.ipv6.conf.<link>.x exist only once the link does.
       const m = /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\./.exec(op.key);

@@ -15,6 +15,8 @@ export interface LinkInfo {
   /** Administratively up (IFF_UP), whether or not it has carrier. */
   up: boolean;
   master?: string;
+  /** Its MAC address (aa:bb:cc:dd:ee:ff), when it has one. */
+  address?: string;
 }
 
 export interface AddressInfo {
@@ -45,6 +47,29 @@ export interface RouteInfo extends RouteSpec {
   scope?: string;
 }
 
+/**
+ * A permanent neighbour (ARP) entry: `ip` is at `lladdr` on `dev`. kdp makes only permanent
+ * entries: they never expire, and on Linux 4.20 and later they do not count against the
+ * neighbour table's gc_thresh limits, which every namespace of the host shares.
+ */
+export interface NeighbourSpec {
+  ip: string;
+  dev: string;
+  lladdr: string;
+}
+
+/** What names a neighbour entry: its address on a link. */
+export type NeighbourKey = Pick<NeighbourSpec, 'ip' | 'dev'>;
+
+export interface NeighbourInfo {
+  ip: string;
+  dev: string;
+  /** Absent while unresolved (incomplete, failed). */
+  lladdr?: string;
+  /** The NUD state as iproute2 shows it, lowercase: 'permanent', 'reachable', 'stale', ... */
+  state: string;
+}
+
 export interface VethSpec {
   /** Namespace the first end is created in. */
   ns: string;
@@ -65,6 +90,12 @@ export interface LinkChange {
   /** A bridge to enslave the link to; null releases it. */
   master?: string | null;
   mtu?: number;
+  /**
+   * Hairpin mode of a bridge port: frames may leave by the port they came in on (a pod reaching
+   * itself through a Service, as the CNI bridge plugin's hairpinMode). Set in a change of its
+   * own, once the link is a port of its bridge: the kernel refuses it otherwise.
+   */
+  hairpin?: boolean;
 }
 
 /** One write to a namespace. Every facility method and every plan step is one of these. */
@@ -76,6 +107,8 @@ export type NetOp =
   | { kind: 'link.delete'; ns: string; name: string }
   | { kind: 'addr.add' | 'addr.delete'; ns: string; dev: string; cidr: string }
   | { kind: 'route.add' | 'route.replace' | 'route.delete'; ns: string; route: RouteSpec }
+  | { kind: 'neigh.add' | 'neigh.replace'; ns: string; neigh: NeighbourSpec }
+  | { kind: 'neigh.delete'; ns: string; neigh: NeighbourKey }
   | { kind: 'sysctl.set'; ns: string; key: string; value: string };
 
 export interface ExecOptions {

@@ -10,6 +10,12 @@ import type { Kernel } from '../kernel/interfaces.ts';
 import { KdpError } from '../errors.ts';
 import { createHostGwBackend } from './backends/host-gw/host-gw.ts';
 
+/**
+ * The Node annotation where each node's agent publishes its uplink's MAC, as flanneld publishes
+ * its VTEP's in flannel.alpha.coreos.com/backend-data: peers then need no ARP to reach it.
+ */
+export const UNDERLAY_MAC_ANNOTATION = 'kdp.dev/underlay-mac';
+
 /** A node as the overlay sees it: flannel's subnet lease. */
 export interface OverlayNode {
   /** The Kubernetes Node name. */
@@ -18,6 +24,8 @@ export interface OverlayNode {
   podCidr: string;
   /** The node's address on the underlay (Node status.addresses InternalIP). */
   underlayIp: string;
+  /** Its uplink's MAC (UNDERLAY_MAC_ANNOTATION), once its agent has published it. */
+  underlayMac?: string;
 }
 
 export interface OverlayLog {

@@ -14,6 +14,7 @@ import {
   type TopologyProblem,
 } from '../../cluster/topology.ts';
 import { isKdpError, KdpError } from '../../errors.ts';
+import { checkProxyMode } from '../../proxy/modes.ts';
 import { DEFAULT_CLUSTER, requireRoot } from '../cluster-access.ts';
 import { createProgress } from '../progress.ts';
 import { usageError } from '../usage.ts';
@@ -81,18 +82,25 @@ export function upCommand(): Command {
     .option('--nodes <n>', 'number of nodes (default 2)')
     .option('--pods-per-node <n>', 'kdp/http pods on each node (default 2)')
     .option('--topology <file>', 'topology YAML (fields of TopologyInput); flags override it; - reads stdin')
-    .option('--proxy-mode <mode>', 'service proxy mode: iptables, ipvs, userspace, none (from issue 4)')
+    .option(
+      '--proxy-mode <mode>',
+      'service proxy on every node: iptables (default, nft backend), none; ipvs and userspace are not available yet',
+    )
     .option('--overlay <backend>', 'overlay backend: host-gw, vxlan, udp, udp-ts')
     .option('--json', 'print the result as JSON (no progress)')
     .addHelpText(
       'after',
       '\nExamples:\n  kdp up\n  kdp up --name lab --nodes 3 --pods-per-node 10\n' +
-        '  kubectl --kubeconfig "$(kdp kubeconfig)" get pods -o wide\n  kdp down',
+        '  kdp up --proxy-mode none          (Services without a proxy)\n' +
+        '  kubectl --kubeconfig "$(kdp kubeconfig)" get pods -o wide\n  kdp metrics node-1\n  kdp down',
     )
     .action(async (flags: Flags) => {
       const input = topologyFromFlags(flags);
       requireRoot('kdp up');
-      const cluster = resolveTopology(input).cluster;
+      const topology = resolveTopology(input);
+      const cluster = topology.cluster;
+      // Before the supervisor starts: a mode this host cannot run is refused at once.
+      for (const w of checkProxyMode(topology.proxyMode).warnings) console.error(`warning: ${w}`);
       const progress = createProgress({ quiet: flags.json });
       const abort = new AbortController();
       const onSigint = () => abort.abort();
@@ -113,6 +121,12 @@ export function upCommand(): Command {
           [`kubectl --kubeconfig "$(kdp kubeconfig${name})" get pods -o wide`, ''],
           [`kdp status${name}`, 'nodes, pods and agents'],
           [`kdp exec${name} pod-1-1 -- ip -br addr`, "a command in a pod's network namespace"],
+          ...(topology.proxyMode === 'none'
+            ? []
+            : ([[`kdp metrics${name} node-1`, `node-1's ${topology.proxyMode} proxy metrics`]] as [
+                string,
+                string,
+              ][])),
           [`kdp down${name}`, `stop it (after a crash: kdp cleanup${name})`],
         ];
         const width = Math.max(...hints.map(([c]) => c.length));

@@ -47,6 +47,7 @@ export function ipArgs(op: NetOp): string[] | undefined {
       if (op.mtu !== undefined) args.push('mtu', String(op.mtu));
       if (op.address !== undefined) args.push('address', op.address);
       if (op.up !== undefined) args.push(op.up ? 'up' : 'down');
+      if (op.hairpin !== undefined) args.push('type', 'bridge_slave', 'hairpin', op.hairpin ? 'on' : 'off');
       return args;
     }
     case 'link.move':
@@ -63,6 +64,13 @@ export function ipArgs(op: NetOp): string[] | undefined {
       return routeArgs('replace', op.route);
     case 'route.delete':
       return routeArgs('del', op.route);
+    case 'neigh.add':
+    case 'neigh.replace': {
+      const verb = op.kind === 'neigh.add' ? 'add' : 'replace';
+      return ['neigh', verb, op.neigh.ip, 'lladdr', op.neigh.lladdr, 'dev', op.neigh.dev, 'nud', 'permanent'];
+    }
+    case 'neigh.delete':
+      return ['neigh', 'del', op.neigh.ip, 'dev', op.neigh.dev];
     case 'sysctl.set':
       return undefined;
   }

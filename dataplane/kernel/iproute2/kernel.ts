@@ -1,17 +1,20 @@
 /**
- * The real Kernel: links, addresses and routes through `ip -n NS ...` (one process per call;
+ * The real Kernel: links, addresses, routes and neighbours through `ip -n NS ...` (one process per call;
  * use NetworkOps.apply with a NetworkPlan when there are many), namespaces, sysctls and plans
  * from the sibling files. Every call passes the same checks as the fake (check.ts), including
  * the guard that refuses any namespace without the configured kdp prefix, before a process runs.
  */
 import { checkOp } from '../check.ts';
-import type { Addresses, Kernel, Links, Routes } from '../interfaces.ts';
+import type { Addresses, Kernel, Links, Neighbours, Routes } from '../interfaces.ts';
 import { KDP_NAMESPACE_PREFIX, assertIfName, assertKdpNamespace, assertPrefix } from '../names.ts';
 import {
   RT_TABLE,
   type AddressInfo,
   type LinkChange,
   type LinkInfo,
+  type NeighbourInfo,
+  type NeighbourKey,
+  type NeighbourSpec,
   type NetOp,
   type RouteInfo,
   type RouteSpec,
@@ -20,7 +23,7 @@ import {
 import { Iproute2NetworkOps } from './apply.ts';
 import { describeOp, ipArgs } from './commands.ts';
 import { Iproute2Netns } from './netns.ts';
-import { parseAddresses, parseLinks, parseRoutes } from './parse.ts';
+import { parseAddresses, parseLinks, parseNeighbours, parseRoutes } from './parse.ts';
 import { runIp } from './run.ts';
 import { Iproute2Sysctl } from './sysctl.ts';
 
@@ -114,6 +117,25 @@ class Iproute2Routes implements Routes {
   }
 }
 
+class Iproute2Neighbours implements Neighbours {
+  constructor(private readonly r: OpRunner) {}
+
+  add(ns: string, neigh: NeighbourSpec): Promise<void> {
+    return this.r.run({ kind: 'neigh.add', ns, neigh });
+  }
+  replace(ns: string, neigh: NeighbourSpec): Promise<void> {
+    return this.r.run({ kind: 'neigh.replace', ns, neigh });
+  }
+  delete(ns: string, neigh: NeighbourKey): Promise<void> {
+    return this.r.run({ kind: 'neigh.delete', ns, neigh: { ip: neigh.ip, dev: neigh.dev } });
+  }
+  async list(ns: string, dev?: string): Promise<NeighbourInfo[]> {
+    if (dev !== undefined) assertIfName(dev, `ip neigh show dev ${dev}`, ns);
+    const json = await this.r.read(ns, ['-4', 'neigh', 'show', ...(dev ? ['dev', dev] : [])]);
+    return parseNeighbours(json, dev);
+  }
+}
+
 export function createIproute2Kernel(options: Iproute2KernelOptions = {}): Kernel {
   const prefix = options.prefix ?? KDP_NAMESPACE_PREFIX;
   assertPrefix(prefix);
@@ -126,6 +148,7 @@ export function createIproute2Kernel(options: Iproute2KernelOptions = {}): Kerne
     links: new Iproute2Links(runner),
     addresses: new Iproute2Addresses(runner),
     routes: new Iproute2Routes(runner),
+    neighbours: new Iproute2Neighbours(runner),
     sysctl,
     ops: new Iproute2NetworkOps(prefix, netns),
   };

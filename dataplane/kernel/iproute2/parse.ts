@@ -1,15 +1,17 @@
 /**
- * iproute2's JSON output (`ip -j ...`) as the kernel layer's LinkInfo, AddressInfo and RouteInfo.
+ * iproute2's JSON output (`ip -j ...`) as the kernel layer's LinkInfo, AddressInfo, RouteInfo and
+ * NeighbourInfo.
  * Only the fields kdp uses are read; anything else in iproute2's output is ignored, so newer
  * iproute2 versions that add fields keep working.
  */
-import { RT_TABLE, type AddressInfo, type LinkInfo, type RouteInfo } from '../types.ts';
+import { RT_TABLE, type AddressInfo, type LinkInfo, type NeighbourInfo, type RouteInfo } from '../types.ts';
 
 interface IpLink {
   ifname: string;
   mtu: number;
   flags?: string[];
   master?: string;
+  address?: string;
   link_type?: string;
   linkinfo?: { info_kind?: string };
   addr_info?: { family: string; local: string; prefixlen: number }[];
@@ -26,6 +28,14 @@ interface IpRoute {
   protocol?: string;
   scope?: string;
   flags?: string[];
+}
+
+interface IpNeigh {
+  dst: string;
+  /** Left out when the listing was of one device. */
+  dev?: string;
+  lladdr?: string;
+  state?: string[];
 }
 
 function parseJsonArray<T>(text: string, what: string): T[] {
@@ -45,6 +55,7 @@ export function parseLinks(json: string): LinkInfo[] {
       up: (l.flags ?? []).includes('UP'),
     };
     if (l.master) link.master = l.master;
+    if (l.address) link.address = l.address;
     return link;
   });
 }
@@ -77,5 +88,18 @@ export function parseRoutes(json: string, table: number = RT_TABLE.main): RouteI
     if (r.scope) route.scope = r.scope;
     if ((r.flags ?? []).includes('onlink')) route.onlink = true;
     return route;
+  });
+}
+
+/** `dev` is the device that was listed, if one was; iproute2 omits the field then. */
+export function parseNeighbours(json: string, dev?: string): NeighbourInfo[] {
+  return parseJsonArray<IpNeigh>(json, 'neigh show').map((n) => {
+    const neigh: NeighbourInfo = {
+      ip: n.dst,
+      dev: n.dev ?? dev ?? '',
+      state: (n.state ?? []).join(' ').toLowerCase(),
+    };
+    if (n.lladdr) neigh.lladdr = n.lladdr;
+    return neigh;
   });
 }

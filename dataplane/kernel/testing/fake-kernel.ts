@@ -7,7 +7,16 @@
  */
 import { checkOp, sysctlPath } from '../check.ts';
 import { KERNEL_ERR, kernelError } from '../errors.ts';
-import type { Addresses, Kernel, Links, Netns, NetworkOps, Routes, Sysctl } from '../interfaces.ts';
+import type {
+  Addresses,
+  Kernel,
+  Links,
+  Neighbours,
+  Netns,
+  NetworkOps,
+  Routes,
+  Sysctl,
+} from '../interfaces.ts';
 import { describeOp } from '../iproute2/commands.ts';
 import { KDP_NAMESPACE_PREFIX, assertIfName, assertKdpNamespace, assertPrefix, netnsPath } from '../names.ts';
 import { stagePlan, toolRuns, type NetworkPlan } from '../plan.ts';
@@ -20,6 +29,7 @@ import {
   type ExecResult,
   type LinkChange,
   type LinkInfo,
+  type NeighbourInfo,
   type NetOp,
   type RouteInfo,
   type RouteSpec,
@@ -51,6 +61,7 @@ export class FakeKernel implements Kernel {
   readonly links: Links;
   readonly addresses: Addresses;
   readonly routes: Routes;
+  readonly neighbours: Neighbours;
   readonly sysctl: Sysctl;
   readonly ops: NetworkOps;
 
@@ -62,6 +73,7 @@ export class FakeKernel implements Kernel {
     this.links = this.linksFacility();
     this.addresses = this.addressesFacility();
     this.routes = this.routesFacility();
+    this.neighbours = this.neighboursFacility();
     this.sysctl = this.sysctlFacility();
     this.ops = { apply: (plan, opts) => this.count('ops.apply', () => this.applyPlan(plan, opts)) };
   }
@@ -163,7 +175,7 @@ export class FakeKernel implements Kernel {
       list: (ns) =>
         this.count('links.list', (): LinkInfo[] =>
           [...this.guard(ns, 'ip link show').links.values()].map((l) => {
-            const info: LinkInfo = { name: l.name, kind: l.kind, mtu: l.mtu, up: l.up };
+            const info: LinkInfo = { name: l.name, kind: l.kind, mtu: l.mtu, up: l.up, address: l.address };
             if (l.master) info.master = l.master;
             return info;
           }),
@@ -204,6 +216,34 @@ export class FakeKernel implements Kernel {
         this.count('routes.list', (): RouteInfo[] => {
           assertKdpNamespace(ns, this.prefix, 'ip route show');
           return this.state.routesOf(ns, opts.table ?? RT_TABLE.main, 'ip route show').map((r) => ({ ...r }));
+        }),
+    };
+  }
+
+  private neighboursFacility(): Neighbours {
+    return {
+      add: (ns, neigh) =>
+        this.count('neighbours.add', () => this.runOp({ kind: 'neigh.add', ns, neigh: { ...neigh } })),
+      replace: (ns, neigh) =>
+        this.count('neighbours.replace', () =>
+          this.runOp({ kind: 'neigh.replace', ns, neigh: { ...neigh } }),
+        ),
+      delete: (ns, neigh) =>
+        this.count('neighbours.delete', () =>
+          this.runOp({ kind: 'neigh.delete', ns, neigh: { ip: neigh.ip, dev: neigh.dev } }),
+        ),
+      list: (ns, dev) =>
+        this.count('neighbours.list', (): NeighbourInfo[] => {
+          const state = this.guard(ns, 'ip neigh show');
+          if (dev !== undefined) {
+            assertIfName(dev, `ip neigh show dev ${dev}`, ns);
+            if (!state.links.has(dev))
+              throw kernelError(KERNEL_ERR.notFound, `Cannot find device "${dev}"`, {
+                operation: 'ip neigh show',
+                namespace: ns,
+              });
+          }
+          return state.neighbours.filter((n) => dev === undefined || n.dev === dev).map((n) => ({ ...n }));
         }),
     };
   }

@@ -1,15 +1,24 @@
 /**
- * The state behind FakeKernel: namespaces holding links, addresses, routes and sysctls, and one
- * `apply(op)` that validates a NetOp as the kernel would and then changes the state. The rules
- * are the ones kdp trips over in practice, each checked against this kernel (see the parity
- * test in test/integration/kernel/): a link name taken in the namespace, a veth peer into a
- * missing namespace, a master that is not a bridge, a gateway on no connected subnet of an up
- * link, a route over a down device, a duplicate address or route, deleting what is not there.
+ * The state behind FakeKernel: namespaces holding links, addresses, routes, permanent neighbour
+ * entries and sysctls, and one `apply(op)` that validates a NetOp as the kernel would and then
+ * changes the state. The rules are the ones kdp trips over in practice, each checked against this
+ * kernel (see the parity test in test/integration/kernel/): a link name taken in the namespace, a
+ * veth peer into a missing namespace, a master that is not a bridge, a gateway on no connected
+ * subnet of an up link, a route over a down device, a duplicate address, route or neighbour
+ * entry, deleting what is not there, a link going down or away taking its neighbour entries with
+ * it, and a bridge whose MAC was never set taking its lowest port's.
  */
 import { cidrContains, networkOf } from '../cidr.ts';
 import { KERNEL_ERR, kernelError, type KernelErrorCode } from '../errors.ts';
 import { describeOp } from '../iproute2/commands.ts';
-import { RT_TABLE, type AddressInfo, type NetOp, type RouteInfo, type RouteSpec } from '../types.ts';
+import {
+  RT_TABLE,
+  type AddressInfo,
+  type NeighbourInfo,
+  type NetOp,
+  type RouteInfo,
+  type RouteSpec,
+} from '../types.ts';
 import { FakeSysctls } from './fake-sysctls.ts';
 
 export interface FakeLink {
@@ -18,6 +27,12 @@ export interface FakeLink {
   mtu: number;
   up: boolean;
   master?: string;
+  /** MAC address; the fake hands out 02:00:00:xx:xx:xx in order, as the kernel hands out random ones. */
+  address: string;
+  /** The MAC was set explicitly (a bridge then keeps it whatever its ports are). */
+  addressSet?: boolean;
+  /** Hairpin mode, for a bridge port. */
+  hairpin?: boolean;
   /** The other end of a veth, wherever it lives. */
   peer?: { ns: string; name: string };
 }
@@ -27,13 +42,21 @@ export class FakeNamespace {
   readonly addresses: AddressInfo[] = [];
   /** Routes added by operations; connected routes are derived from addresses (see routesOf). */
   readonly routes: RouteInfo[] = [];
+  /** Permanent entries only: the fake has no traffic to resolve dynamic ones. */
+  readonly neighbours: NeighbourInfo[] = [];
   readonly sysctls: FakeSysctls;
 
   constructor(
     readonly name: string,
     extraSysctls: Readonly<Record<string, string>>,
   ) {
-    this.links.set('lo', { name: 'lo', kind: 'loopback', mtu: 65536, up: false });
+    this.links.set('lo', {
+      name: 'lo',
+      kind: 'loopback',
+      mtu: 65536,
+      up: false,
+      address: '00:00:00:00:00:00',
+    });
     this.sysctls = new FakeSysctls(extraSysctls);
     this.sysctls.addLink('lo');
   }
@@ -47,6 +70,7 @@ export function routeKey(dst: string): string {
 
 export class FakeNetworkState {
   readonly namespaces = new Map<string, FakeNamespace>();
+  private macs = 0;
 
   constructor(private readonly extraSysctls: Readonly<Record<string, string>> = {}) {}
 
@@ -96,20 +120,46 @@ export class FakeNetworkState {
     return link;
   }
 
-  private addLink(ns: FakeNamespace, link: FakeLink): void {
-    ns.links.set(link.name, link);
+  private newMac(): string {
+    const n = ++this.macs;
+    return `02:00:00:${[n >> 16, n >> 8, n].map((b) => (b & 0xff).toString(16).padStart(2, '0')).join(':')}`;
+  }
+
+  private addLink(ns: FakeNamespace, link: Omit<FakeLink, 'address'> & { address?: string }): void {
+    ns.links.set(link.name, { ...link, address: link.address ?? this.newMac() });
     ns.sysctls.addLink(link.name);
   }
 
-  /** Removes a link with its addresses, the routes through it, and its bridge ports' master. */
+  /** A bridge whose MAC was never set takes the lowest of its ports' MACs (none: it keeps its own). */
+  private refreshBridgeAddress(ns: FakeNamespace, bridge: string | undefined): void {
+    const br = bridge === undefined ? undefined : ns.links.get(bridge);
+    if (!br || br.kind !== 'bridge' || br.addressSet) return;
+    const ports = [...ns.links.values()].filter((l) => l.master === bridge).map((l) => l.address);
+    if (ports.length > 0) br.address = ports.sort()[0];
+  }
+
+  private flushNeighbours(ns: FakeNamespace, dev: string): void {
+    for (let i = ns.neighbours.length - 1; i >= 0; i--)
+      if (ns.neighbours[i].dev === dev) ns.neighbours.splice(i, 1);
+  }
+
+  /** Removes a link with its addresses, the routes and neighbours on it, and its ports' master. */
   private removeLink(nsName: string, name: string): void {
     const ns = this.namespaces.get(nsName);
-    if (!ns?.links.delete(name)) return;
+    const link = ns?.links.get(name);
+    if (!ns || !link) return;
+    ns.links.delete(name);
     ns.sysctls.removeLink(name);
     for (let i = ns.addresses.length - 1; i >= 0; i--)
       if (ns.addresses[i].dev === name) ns.addresses.splice(i, 1);
     for (let i = ns.routes.length - 1; i >= 0; i--) if (ns.routes[i].dev === name) ns.routes.splice(i, 1);
+    this.flushNeighbours(ns, name);
     for (const l of ns.links.values()) if (l.master === name) delete l.master;
+    this.refreshBridgeAddress(ns, link.master);
+  }
+
+  private findNeighbour(ns: FakeNamespace, ip: string, dev: string): number {
+    return ns.neighbours.findIndex((n) => n.ip === ip && n.dev === dev);
   }
 
   /** The link a gateway is reachable through: an up link with an address whose subnet holds it. */
@@ -209,10 +259,23 @@ export class FakeNetworkState {
         }
         if (op.mtu !== undefined && link.kind !== 'loopback' && op.mtu > 65535)
           this.fail(KERNEL_ERR.invalid, 'mtu greater than device maximum', operation, ns.name);
+        // The kernel has bridge port options only for a link that is a port.
+        if (op.hairpin !== undefined && !link.master)
+          this.fail(KERNEL_ERR.invalid, 'Operation not supported', operation, ns.name);
+        if (op.hairpin !== undefined) link.hairpin = op.hairpin;
+        const oldMaster = link.master;
         if (op.master === null) delete link.master;
         else if (op.master !== undefined) link.master = op.master;
         if (op.mtu !== undefined) link.mtu = op.mtu;
+        if (op.address !== undefined) {
+          link.address = op.address;
+          link.addressSet = true;
+        }
+        // Going down flushes the link's neighbour entries, permanent ones included.
+        if (op.up === false && link.up) this.flushNeighbours(ns, link.name);
         if (op.up !== undefined) link.up = op.up;
+        this.refreshBridgeAddress(ns, oldMaster);
+        this.refreshBridgeAddress(ns, link.master);
         return;
       }
       case 'link.move': {
@@ -275,6 +338,24 @@ export class FakeNetworkState {
         const i = this.findRoute(ns, op.route);
         if (i < 0) this.fail(KERNEL_ERR.notFound, 'No such process', operation, ns.name);
         ns.routes.splice(i, 1);
+        return;
+      }
+      case 'neigh.add':
+      case 'neigh.replace': {
+        this.link(ns, op.neigh.dev, operation);
+        const i = this.findNeighbour(ns, op.neigh.ip, op.neigh.dev);
+        if (i >= 0 && op.kind === 'neigh.add')
+          this.fail(KERNEL_ERR.exists, 'File exists', operation, ns.name);
+        const entry = { ip: op.neigh.ip, dev: op.neigh.dev, lladdr: op.neigh.lladdr, state: 'permanent' };
+        if (i >= 0) ns.neighbours[i] = entry;
+        else ns.neighbours.push(entry);
+        return;
+      }
+      case 'neigh.delete': {
+        this.link(ns, op.neigh.dev, operation);
+        const i = this.findNeighbour(ns, op.neigh.ip, op.neigh.dev);
+        if (i < 0) this.fail(KERNEL_ERR.notFound, 'No such file or directory', operation, ns.name);
+        ns.neighbours.splice(i, 1);
         return;
       }
       case 'sysctl.set':

@@ -1,7 +1,7 @@
 /**
  * The fake validates as the kernel does: every case runs the same steps against the real kernel
  * layer (iproute2, in fresh namespaces) and against FakeKernel, and both must fail with the same
- * code (or both succeed) and leave the same links and addresses behind. A cluster plan applied
+ * code (or both succeed) and leave the same links, addresses and neighbour entries behind. A cluster plan applied
  * to both must leave the same links, addresses and routes in every namespace.
  * Run as root: node --import tsx --test test/integration/kernel/parity.test.ts
  */
@@ -170,6 +170,63 @@ const CASES: [name: string, step: Step][] = [
       if (values.join() !== '1,1') throw new Error(`forwarding not switched: ${values}`);
     },
   ],
+  [
+    'duplicate neighbour entry, then replace',
+    async (k, a) => {
+      await k.links.addBridge(a, 'br0');
+      await k.neighbours.add(a, { ip: '10.4.0.2', dev: 'br0', lladdr: '0a:58:0a:04:00:02' });
+      await k.neighbours.replace(a, { ip: '10.4.0.2', dev: 'br0', lladdr: '0a:58:0a:04:00:22' });
+      await k.neighbours.add(a, { ip: '10.4.0.2', dev: 'br0', lladdr: '0a:58:0a:04:00:02' });
+    },
+  ],
+  [
+    'neighbour entry on a missing device',
+    (k, a) => k.neighbours.add(a, { ip: '10.4.0.2', dev: 'nosuch', lladdr: '0a:58:0a:04:00:02' }),
+  ],
+  [
+    'delete a missing neighbour entry',
+    async (k, a) => {
+      await k.links.addBridge(a, 'br0');
+      await k.neighbours.replace(a, { ip: '10.4.0.2', dev: 'br0', lladdr: '0a:58:0a:04:00:02' });
+      await k.neighbours.delete(a, { ip: '10.4.0.2', dev: 'br0' });
+      await k.neighbours.delete(a, { ip: '10.4.0.2', dev: 'br0' });
+    },
+  ],
+  [
+    'a link going down loses its permanent entries; a deleted veth takes its with it',
+    async (k, a, b) => {
+      await k.links.addBridge(a, 'br0');
+      await k.links.addVeth({ ns: a, name: 'v1', peerNs: b, peerName: 'eth0' });
+      await k.links.setUp(a, 'br0');
+      await k.neighbours.replace(a, { ip: '10.4.0.2', dev: 'br0', lladdr: '0a:58:0a:04:00:02' });
+      await k.neighbours.replace(a, { ip: '10.4.0.3', dev: 'v1', lladdr: '0a:58:0a:04:00:03' });
+      await k.neighbours.replace(b, { ip: '10.4.0.1', dev: 'eth0', lladdr: '0a:58:0a:04:00:01' });
+      await k.links.set(a, 'br0', { up: false });
+      await k.links.delete(b, 'eth0');
+    },
+  ],
+  [
+    "a bridge takes its lowest port's MAC until its own is set",
+    async (k, a) => {
+      await k.links.addBridge(a, 'br0');
+      const macs: string[] = [];
+      const mac = async () => macs.push((await k.links.list(a)).find((l) => l.name === 'br0')!.address!);
+      await k.links.addVeth({ ns: a, name: 'v1', peerNs: a, peerName: 'p1' });
+      await k.links.addVeth({ ns: a, name: 'v2', peerNs: a, peerName: 'p2' });
+      await k.links.set(a, 'v2', { address: '02:00:00:00:00:02', master: 'br0' });
+      await mac();
+      await k.links.set(a, 'v1', { address: '02:00:00:00:00:01', master: 'br0' });
+      await mac();
+      await k.links.delete(a, 'v1');
+      await mac();
+      await k.links.set(a, 'br0', { address: '02:00:00:00:00:02' });
+      await k.links.addVeth({ ns: a, name: 'v3', peerNs: a, peerName: 'p3', mtu: 1500 });
+      await k.links.set(a, 'v3', { address: '02:00:00:00:00:00', master: 'br0' });
+      await mac();
+      const want = ['02:00:00:00:00:02', '02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:02'];
+      if (macs.join() !== want.join()) throw new Error(`bridge MACs ${macs.join()}`);
+    },
+  ],
   ['the host namespace', (k) => k.links.addBridge('', 'br0')],
 ];
 
@@ -189,7 +246,10 @@ async function linkState(k: Kernel, ns: string): Promise<string[]> {
   );
   // The kernel gives lo 127.0.0.1/8 when it goes up; the fake does not model it.
   const addrs = (await k.addresses.list(ns)).filter((x) => x.dev !== 'lo').map((x) => `${x.dev} ${x.cidr}`);
-  return [...links, ...addrs].sort();
+  const neighbours = (await k.neighbours.list(ns)).map(
+    (n) => `neigh ${n.dev} ${n.ip} ${n.lladdr} ${n.state}`,
+  );
+  return [...links, ...addrs, ...neighbours].sort();
 }
 
 test('the fake refuses what the kernel refuses, with the same code, leaving the same state', async (t) => {

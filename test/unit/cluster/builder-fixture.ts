@@ -2,8 +2,15 @@
 // talks to the cluster's apiserver over its unix socket (as the real agent does), keeps its Node
 // Ready and plays kubelet for pods bound to its node: gives them an address from the node's pod
 // CIDR and marks them Ready, and finishes their deletion. Killing it stops the loop, as a dying
-// process would; tests can make the next spawns fail to see the supervisor back off.
+// process would; tests can make the next spawns fail to see the supervisor back off. Also the
+// options that make Cluster.create use them, the FakeKernel and a temp state dir.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
 import { nthAddress } from '../../../dataplane/kernel/cidr.ts';
+import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
 import type { Node, Pod } from '../../../dataplane/api/types.ts';
 import type {
   AgentExit,
@@ -94,4 +101,22 @@ export function fakeAgents(): FakeAgents {
     return proc;
   };
   return { spawn, spawned, live, failNext: (node, n) => failing.set(node, n) };
+}
+
+/** A fresh cluster name, its FakeKernel, stand-in agents and the Cluster.create options using them. */
+export function builderSetup() {
+  const cluster = `u${randomBytes(3).toString('hex')}`;
+  const kernel = new FakeKernel({ prefix: clusterPrefix(cluster) });
+  const agents = fakeAgents();
+  // Short paths: the apiserver's unix socket lives in the state directory.
+  const stateDir = join(mkdtempSync(join(tmpdir(), 'kdpb-')), 's');
+  const options = {
+    kernel,
+    spawnAgent: agents.spawn,
+    stateDir,
+    handleSignals: false,
+    log: () => {},
+    agentTuning: { initialDelayMs: 5, maxDelayMs: 40, healthyAfterMs: 10_000, stopTimeoutMs: 1000 },
+  };
+  return { cluster, kernel, agents, stateDir, options };
 }

@@ -5,35 +5,15 @@
 // supervision of agents (restart after a kill, backoff through repeated deaths).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Node, Pod } from '../../../dataplane/api/types.ts';
 import { Cluster } from '../../../dataplane/cluster/cluster.ts';
 import type { BuildProgress } from '../../../dataplane/cluster/builder.ts';
 import { clusterPrefix, fabricNamespace, nodeNamespace } from '../../../dataplane/cluster/topology-names.ts';
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 import { isKdpError } from '../../../dataplane/errors.ts';
-import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
-import { fakeAgents } from './builder-fixture.ts';
-
-function setup() {
-  const cluster = `u${randomBytes(3).toString('hex')}`;
-  const kernel = new FakeKernel({ prefix: clusterPrefix(cluster) });
-  const agents = fakeAgents();
-  // Short paths: the apiserver's unix socket lives in the state directory.
-  const stateDir = join(mkdtempSync(join(tmpdir(), 'kdpb-')), 's');
-  const options = {
-    kernel,
-    spawnAgent: agents.spawn,
-    stateDir,
-    handleSignals: false,
-    log: () => {},
-    agentTuning: { initialDelayMs: 5, maxDelayMs: 40, healthyAfterMs: 10_000, stopTimeoutMs: 1000 },
-  };
-  return { cluster, kernel, agents, stateDir, options };
-}
+import { builderSetup as setup } from './builder-fixture.ts';
 
 async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;

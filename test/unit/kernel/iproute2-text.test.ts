@@ -1,13 +1,18 @@
 /**
  * The text side of the iproute2 implementation, without root: NetOps as `ip` arguments, JSON
- * output parsed into LinkInfo/AddressInfo/RouteInfo, lane scripts (valid sh, values quoted,
+ * output parsed into LinkInfo/AddressInfo/RouteInfo/NeighbourInfo, lane scripts (valid sh, values quoted,
  * failures attributed to the right group and run), and kernel messages mapped to error codes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describeOp, ipArgs } from '../../../dataplane/kernel/iproute2/commands.ts';
-import { parseAddresses, parseLinks, parseRoutes } from '../../../dataplane/kernel/iproute2/parse.ts';
+import {
+  parseAddresses,
+  parseLinks,
+  parseNeighbours,
+  parseRoutes,
+} from '../../../dataplane/kernel/iproute2/parse.ts';
 import {
   laneFailures,
   laneScript,
@@ -41,7 +46,11 @@ test('ops become ip arguments', () => {
       onlink: true,
     })
     .replaceRoute('kdp-a-n', { dst: 'default', via: '10.0.0.1' })
-    .deleteRoute('kdp-a-n', { dst: 'default' });
+    .deleteRoute('kdp-a-n', { dst: 'default' })
+    .setLink('kdp-a-p', 'eth0', { address: '0a:58:0a:f4:00:05', up: true })
+    .addNeighbour('kdp-a-n', { ip: '10.244.0.5', dev: 'cni0', lladdr: '0a:58:0a:f4:00:05' })
+    .replaceNeighbour('kdp-a-p', { ip: '10.244.0.1', dev: 'eth0', lladdr: '02:6b:64:70:00:01' })
+    .deleteNeighbour('kdp-a-n', { ip: '10.244.0.5', dev: 'cni0' });
   assert.deepEqual(
     p.ops.map((op) => ipArgs(op)?.join(' ')),
     [
@@ -57,6 +66,10 @@ test('ops become ip arguments', () => {
       'route add 10.244.1.0/24 via 198.18.0.2 dev eth0 src 10.244.0.1 table 100 metric 5 onlink',
       'route replace default via 10.0.0.1',
       'route del default',
+      'link set dev eth0 address 0a:58:0a:f4:00:05 up',
+      'neigh add 10.244.0.5 lladdr 0a:58:0a:f4:00:05 dev cni0 nud permanent',
+      'neigh replace 10.244.0.1 lladdr 02:6b:64:70:00:01 dev eth0 nud permanent',
+      'neigh del 10.244.0.5 dev cni0',
     ],
   );
   assert.equal(describeOp(p.ops[2]), 'ip link add name cni0 mtu 1450 type bridge');
@@ -79,6 +92,7 @@ test('ip -j link/address/route output parses into the kernel layer shapes', () =
       flags: ['BROADCAST', 'UP'],
       mtu: 1500,
       link_type: 'ether',
+      address: '02:6b:64:70:00:01',
       linkinfo: { info_kind: 'bridge' },
     },
     {
@@ -93,7 +107,7 @@ test('ip -j link/address/route output parses into the kernel layer shapes', () =
   ]);
   assert.deepEqual(parseLinks(links), [
     { name: 'lo', kind: 'loopback', mtu: 65536, up: true },
-    { name: 'cni0', kind: 'bridge', mtu: 1500, up: true },
+    { name: 'cni0', kind: 'bridge', mtu: 1500, up: true, address: '02:6b:64:70:00:01' },
     { name: 'veth1', kind: 'veth', mtu: 1450, up: false, master: 'cni0' },
     { name: 'ifb0', kind: 'device', mtu: 1500, up: false },
   ]);
@@ -166,6 +180,25 @@ test('ip -j link/address/route output parses into the kernel layer shapes', () =
   ]);
   assert.deepEqual(parseLinks(''), []);
   assert.throws(() => parseLinks('{"not":"an array"}'), TypeError);
+});
+
+test('ip -j neigh output parses, with the device filled in when one device was listed', () => {
+  // As iproute2 6.1 prints them (`ip -j -4 neigh show` and `... show dev cni0`).
+  const all = JSON.stringify([
+    { dst: '10.244.0.5', dev: 'cni0', lladdr: '0a:58:0a:f4:00:05', state: ['PERMANENT'] },
+    { dst: '198.18.0.2', dev: 'eth0', lladdr: '0a:58:c6:12:00:02', state: ['REACHABLE'] },
+    { dst: '198.18.0.9', dev: 'eth0', state: ['FAILED'] },
+  ]);
+  assert.deepEqual(parseNeighbours(all), [
+    { ip: '10.244.0.5', dev: 'cni0', lladdr: '0a:58:0a:f4:00:05', state: 'permanent' },
+    { ip: '198.18.0.2', dev: 'eth0', lladdr: '0a:58:c6:12:00:02', state: 'reachable' },
+    { ip: '198.18.0.9', dev: 'eth0', state: 'failed' },
+  ]);
+  const one = JSON.stringify([{ dst: '10.244.0.5', lladdr: '0a:58:0a:f4:00:05', state: ['PERMANENT'] }]);
+  assert.deepEqual(parseNeighbours(one, 'cni0'), [
+    { ip: '10.244.0.5', dev: 'cni0', lladdr: '0a:58:0a:f4:00:05', state: 'permanent' },
+  ]);
+  assert.deepEqual(parseNeighbours(''), []);
 });
 
 test('batch stderr: the failed line numbers and the kernel words without the bookkeeping', () => {

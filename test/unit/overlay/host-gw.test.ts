@@ -1,6 +1,6 @@
-// The host-gw backend: which routes a node needs for its peers, which routes are its own, and
-// that the backend converges a (fake) node namespace as peers appear, move and disappear, with no
-// kernel call when nothing changed.
+// The host-gw backend: which routes and permanent neighbour entries a node needs for its peers,
+// which ones are its own, and that the backend converges a (fake) node namespace as peers appear,
+// move and disappear, with no kernel call when nothing changed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
@@ -17,6 +17,12 @@ import {
   ownedRoutes,
   routeChanges,
 } from '../../../dataplane/overlay/backends/host-gw/routes.ts';
+import {
+  desiredNeighbours,
+  neighbourChanges,
+  ownedNeighbours,
+} from '../../../dataplane/overlay/backends/host-gw/neighbours.ts';
+import { NetworkPlan } from '../../../dataplane/kernel/plan.ts';
 import { isKdpError } from '../../../dataplane/errors.ts';
 
 const local = { name: 'node-1', podCidr: '10.244.0.0/24', underlayIp: '198.18.0.1' };
@@ -111,6 +117,74 @@ test('the backend converges the node namespace and skips the kernel when nothing
   await backend.sync([]);
   assert.deepEqual(await gwRoutes(), []);
   await backend.close();
+});
+
+test('an entry per routed peer with a known MAC; only permanent uplink entries on its subnet are owned', () => {
+  const mac2 = '0a:58:c6:12:00:02';
+  const far = {
+    name: 'far',
+    podCidr: '10.244.5.0/24',
+    underlayIp: '192.0.2.9',
+    underlayMac: '0a:58:c0:00:02:09',
+  };
+  const { routes } = desiredRoutes(local, [{ ...n2, underlayMac: mac2 }, n3, far], 'eth0', '198.18.0.1/16');
+  const desired = desiredNeighbours([{ ...n2, underlayMac: mac2 }, n3, far], routes, 'eth0');
+  assert.deepEqual(desired, [{ ip: '198.18.0.2', dev: 'eth0', lladdr: mac2 }], 'n3 has no MAC, far no route');
+
+  const listed = [
+    { ip: '198.18.0.2', dev: 'eth0', lladdr: '0a:58:c6:12:00:99', state: 'permanent' },
+    { ip: '198.18.0.7', dev: 'eth0', lladdr: '0a:58:c6:12:00:07', state: 'permanent' },
+    { ip: '198.18.0.3', dev: 'eth0', lladdr: '0a:58:c6:12:00:03', state: 'reachable' },
+    { ip: '192.0.2.1', dev: 'eth0', lladdr: '0a:58:c0:00:02:01', state: 'permanent' },
+    { ip: '10.244.0.5', dev: 'cni0', lladdr: '0a:58:0a:f4:00:05', state: 'permanent' },
+  ];
+  const owned = ownedNeighbours(listed, 'eth0', '198.18.0.1/16');
+  assert.deepEqual(
+    owned.map((n) => n.ip),
+    ['198.18.0.2', '198.18.0.7'],
+  );
+  const plan = neighbourChanges(new NetworkPlan(), 'ns', owned, desired);
+  assert.deepEqual(
+    plan.ops.map((o) => (o.kind.startsWith('neigh.') && 'neigh' in o ? [o.kind, o.neigh.ip] : [o.kind])),
+    [
+      ['neigh.delete', '198.18.0.7'],
+      ['neigh.replace', '198.18.0.2'],
+    ],
+  );
+  assert.equal(neighbourChanges(new NetworkPlan(), 'ns', desired, desired).ops.length, 0);
+});
+
+test('the backend keeps peer entries with its routes, in the same plan', async () => {
+  const cluster = 'thgwn';
+  const layout = exampleLayout(resolveTopology({ cluster, nodes: 3, podsPerNode: 0 }), { hostGw: false });
+  const kernel = new FakeKernel({ prefix: clusterPrefix(cluster) });
+  await kernel.ops.apply(layout.plan);
+  const netns = layout.nodes[0].netns;
+  const backend = createOverlayBackend('host-gw', { kernel, netns, uplink: 'eth0', log: () => {} });
+  const entries = async () =>
+    (await kernel.neighbours.list(netns)).map((n) => `${n.ip} ${n.lladdr} ${n.dev} ${n.state}`);
+  const [p2, p3] = [
+    { ...n2, underlayMac: '0a:58:c6:12:00:02' },
+    { ...n3, underlayMac: '0a:58:c6:12:00:03' },
+  ];
+  await backend.start(local);
+  kernel.resetCounts();
+  await backend.sync([p2, p3]);
+  assert.equal(kernel.callCount('ops.apply'), 1);
+  assert.deepEqual(await entries(), [
+    '198.18.0.2 0a:58:c6:12:00:02 eth0 permanent',
+    '198.18.0.3 0a:58:c6:12:00:03 eth0 permanent',
+  ]);
+  await backend.sync([p3, p2]);
+  assert.equal(kernel.callCount('ops.apply'), 1, 'unchanged: no kernel call');
+  await backend.sync([{ ...p3, underlayMac: '0a:58:c6:12:00:33' }]);
+  assert.deepEqual(await entries(), ['198.18.0.3 0a:58:c6:12:00:33 eth0 permanent']);
+  await backend.sync([]);
+  assert.deepEqual(await entries(), []);
+  assert.deepEqual(
+    (await kernel.routes.list(netns)).filter((r) => r.via),
+    [],
+  );
 });
 
 test('the registry knows host-gw, takes new backends by name and names what it has for an unknown one', () => {

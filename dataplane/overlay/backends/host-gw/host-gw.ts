@@ -2,25 +2,32 @@
  * The host-gw backend: pods on other nodes are reached by plain routes in the node namespace, the
  * peer's pod CIDR via the peer's underlay address, as flannel's host-gw does. No encapsulation, so
  * it is the fastest overlay and the baseline the others are measured against; it needs every node
- * on one L2 segment, which kdp's fabric bridge is. The backend remembers the routes it last saw or
- * programmed, so a Node event that changes nothing costs no kernel call; after a failed change it
- * reads the table again before the next one.
+ * on one L2 segment, which kdp's fabric bridge is. Peers that publish their uplink's MAC also get
+ * a permanent neighbour entry (neighbours.ts), so no ARP is needed between nodes. The backend
+ * remembers the routes and entries it last saw or programmed, so a Node event that changes
+ * nothing costs no kernel call; after a failed change it reads them again before the next one.
  */
 import { KdpError } from '../../../errors.ts';
+import { NetworkPlan } from '../../../kernel/plan.ts';
 import type { OverlayBackend, OverlayContext, OverlayNode } from '../../backend.ts';
+import { desiredNeighbours, neighbourChanges, ownedNeighbours, type HostGwNeighbour } from './neighbours.ts';
 import { desiredRoutes, ownedRoutes, routeChanges, type HostGwRoute } from './routes.ts';
 
 export function createHostGwBackend(ctx: OverlayContext): OverlayBackend {
   const { kernel, netns, uplink, log } = ctx;
   let local: OverlayNode | undefined;
   let uplinkCidr: string | undefined;
-  /** Routes known to be in the table; undefined when they must be read again. */
-  let current: HostGwRoute[] | undefined;
+  /** Routes and neighbour entries known to be there; undefined when they must be read again. */
+  let current: { routes: HostGwRoute[]; neighbours: HostGwNeighbour[] } | undefined;
   /** Reasons already logged per peer, so a heartbeat does not repeat a warning. */
   const warned = new Map<string, string>();
 
-  async function readRoutes(): Promise<HostGwRoute[]> {
-    return ownedRoutes(await kernel.routes.list(netns), uplink);
+  async function readCurrent(cidr: string) {
+    const [routes, neighbours] = await Promise.all([
+      kernel.routes.list(netns),
+      kernel.neighbours.list(netns, uplink),
+    ]);
+    return { routes: ownedRoutes(routes, uplink), neighbours: ownedNeighbours(neighbours, uplink, cidr) };
   }
 
   return {
@@ -43,7 +50,7 @@ export function createHostGwBackend(ctx: OverlayContext): OverlayBackend {
       }
       local = node;
       uplinkCidr = own.cidr;
-      current = await readRoutes();
+      current = await readCurrent(own.cidr);
     },
 
     async sync(peers, signal) {
@@ -56,14 +63,18 @@ export function createHostGwBackend(ctx: OverlayContext): OverlayBackend {
         log('warn', `host-gw: no route to node ${s.peer.name}: ${s.reason}`);
       }
       for (const name of warned.keys()) if (!skipped.some((s) => s.peer.name === name)) warned.delete(name);
-      current ??= await readRoutes();
-      const plan = routeChanges(netns, current, routes);
+      const neighbours = desiredNeighbours(peers, routes, uplink);
+      current ??= await readCurrent(uplinkCidr);
+      // Entries first: a new route's next hop is then resolved from its first packet.
+      const plan = neighbourChanges(new NetworkPlan(), netns, current.neighbours, neighbours);
+      for (const op of routeChanges(netns, current.routes, routes).ops) plan.push(op);
       if (plan.ops.length === 0) return;
       try {
         await kernel.ops.apply(plan, { signal });
-        current = routes;
+        current = { routes, neighbours };
         log('info', 'host-gw: routes programmed', {
           routes: routes.length,
+          neighbours: neighbours.length,
           changes: plan.ops.length,
         });
       } catch (e) {
