@@ -1,5 +1,8 @@
-/** Percentiles and summaries of latency samples (milliseconds) for the apiserver benchmark. */
+/** Latency summaries (milliseconds) and thread CPU time for the apiserver benchmark. */
 import { readFileSync } from 'node:fs';
+import { ascending, percentile } from '../lib/stats.ts';
+
+export { percentile };
 
 export interface LatencySummary {
   samples: number;
@@ -8,15 +11,8 @@ export interface LatencySummary {
   maxMs: number;
 }
 
-/** Nearest-rank percentile of sorted samples. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (!sorted.length) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
-
 export function summarize(samplesMs: readonly number[]): LatencySummary {
-  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const sorted = ascending(samplesMs);
   return {
     samples: sorted.length,
     p50Ms: percentile(sorted, 50),

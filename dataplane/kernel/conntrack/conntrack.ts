@@ -9,7 +9,8 @@ import { CommandFailed, kernelMessage, runCommand } from '../iproute2/run.ts';
 import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix, netnsPath } from '../names.ts';
 import type { ExecOptions, ExecResult } from '../types.ts';
 import { checkFilter, deletedCount, filterArgs, parseEntry } from './filter.ts';
-import type { Conntrack, ConntrackEntry, ConntrackFilter, ConntrackProtocol } from './interface.ts';
+import type { Conntrack, ConntrackEntry, ConntrackFilter } from './interface.ts';
+import { ConntrackShorthands } from './shorthands.ts';
 
 export interface ConntrackOptions {
   /** Only namespaces starting with this are touched; default 'kdp-'. */
@@ -18,13 +19,14 @@ export interface ConntrackOptions {
   run?: (argv: readonly string[], options: ExecOptions) => Promise<ExecResult>;
 }
 
-class ConntrackTool implements Conntrack {
+class ConntrackTool extends ConntrackShorthands implements Conntrack {
   private readonly run: NonNullable<ConntrackOptions['run']>;
 
   constructor(
     readonly prefix: string,
     options: ConntrackOptions,
   ) {
+    super();
     this.run = options.run ?? runCommand;
   }
 
@@ -62,32 +64,6 @@ class ConntrackTool implements Conntrack {
     checkFilter(filter, operation, ns, true);
     const { stderr } = await this.conntrack(ns, args, operation);
     return deletedCount(stderr) ?? 0;
-  }
-
-  deleteByDestination(ns: string, ip: string, protocol?: ConntrackProtocol): Promise<number> {
-    return this.delete(ns, { origDst: ip, protocol });
-  }
-
-  deleteByPort(ns: string, port: number, protocol: ConntrackProtocol): Promise<number> {
-    return this.delete(ns, { protocol, origDstPort: port });
-  }
-
-  deleteByNat(
-    ns: string,
-    serviceIp: string,
-    endpointIp: string,
-    protocol: ConntrackProtocol,
-  ): Promise<number> {
-    return this.delete(ns, { origDst: serviceIp, dstNat: endpointIp, protocol });
-  }
-
-  deleteByPortNat(
-    ns: string,
-    port: number,
-    endpointIp: string,
-    protocol: ConntrackProtocol,
-  ): Promise<number> {
-    return this.delete(ns, { protocol, origDstPort: port, dstNat: endpointIp });
   }
 
   async list(ns: string, filter: ConntrackFilter = {}): Promise<ConntrackEntry[]> {

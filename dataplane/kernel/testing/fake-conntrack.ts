@@ -15,6 +15,7 @@ import type {
 } from '../conntrack/interface.ts';
 import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix } from '../names.ts';
 import type { FakeKernel } from './fake-kernel.ts';
+import { ConntrackShorthands } from '../conntrack/shorthands.ts';
 
 export interface FakeConntrackOptions {
   prefix?: string;
@@ -42,12 +43,13 @@ export interface FakeConntrackCall {
   count: number;
 }
 
-export class FakeConntrack implements Conntrack {
+export class FakeConntrack extends ConntrackShorthands implements Conntrack {
   readonly prefix: string;
   readonly calls: FakeConntrackCall[] = [];
   private readonly tables = new Map<string, ConntrackEntry[]>();
 
   constructor(private readonly options: FakeConntrackOptions = {}) {
+    super();
     this.prefix = options.prefix ?? KDP_NAMESPACE_PREFIX;
     assertPrefix(this.prefix);
   }
@@ -108,32 +110,6 @@ export class FakeConntrack implements Conntrack {
     t.splice(0, t.length, ...kept);
     this.calls.push({ method: 'delete', ns, filter: { ...filter }, args, count });
     return count;
-  }
-
-  deleteByDestination(ns: string, ip: string, protocol?: ConntrackProtocol): Promise<number> {
-    return this.delete(ns, { origDst: ip, protocol });
-  }
-
-  deleteByPort(ns: string, port: number, protocol: ConntrackProtocol): Promise<number> {
-    return this.delete(ns, { protocol, origDstPort: port });
-  }
-
-  deleteByNat(
-    ns: string,
-    serviceIp: string,
-    endpointIp: string,
-    protocol: ConntrackProtocol,
-  ): Promise<number> {
-    return this.delete(ns, { origDst: serviceIp, dstNat: endpointIp, protocol });
-  }
-
-  deleteByPortNat(
-    ns: string,
-    port: number,
-    endpointIp: string,
-    protocol: ConntrackProtocol,
-  ): Promise<number> {
-    return this.delete(ns, { protocol, origDstPort: port, dstNat: endpointIp });
   }
 
   async list(ns: string, filter: ConntrackFilter = {}): Promise<ConntrackEntry[]> {
