@@ -5,7 +5,7 @@
  * status subresources, finalizers, graceful pod deletion, label/field selectors, pagination,
  * selector-aware watches) and delegates per-kind rules to strategies.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { ApiError, badRequest, invalid, notFound } from '../errors.ts';
 import { type ResourceInfo, apiVersionOf, findResource, groupResource, RESOURCES } from '../resources.ts';
 import {
@@ -24,6 +24,15 @@ import { deepEqual } from './json-values.ts';
 import { validateObjectMeta } from './meta-validation.ts';
 import { applyPatch, type PatchType } from './patch.ts';
 import type { Strategy, StrategyContext } from './strategy.ts';
+import {
+  decodeContinue,
+  encodeContinue,
+  pendingFinalizers,
+  randomSuffix,
+  rename,
+  specOf,
+  toScale,
+} from './registry-helpers.ts';
 
 export interface ListOptions {
   labelSelector?: string;
@@ -50,8 +59,6 @@ export interface DeleteOptions extends WriteOptions {
 }
 
 export type Subresource = 'status' | 'scale' | undefined;
-
-const NAME_SUFFIX_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function nowTimestamp(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -103,7 +110,11 @@ export class Registry {
   }
 
   /** Compiles selectors into a predicate; malformed selectors are 400 BadRequest. */
-  filterFor(info: ResourceInfo, labelSelector?: string, fieldSelector?: string): ((o: KubeObject) => boolean) | undefined {
+  filterFor(
+    info: ResourceInfo,
+    labelSelector?: string,
+    fieldSelector?: string,
+  ): ((o: KubeObject) => boolean) | undefined {
     let labels: Requirement[];
     let fields: FieldRequirement[];
     try {
@@ -136,7 +147,8 @@ export class Registry {
       if (!/^\d+$/.test(rvParam)) throw badRequest(`invalid resource version "${rvParam}"`);
       fromRV = Number(rvParam);
     } else {
-      for (const o of this.store.list(gr, { namespace: ns, filter }).items) emit({ type: 'ADDED', object: o });
+      for (const o of this.store.list(gr, { namespace: ns, filter }).items)
+        emit({ type: 'ADDED', object: o });
     }
     return this.store.watch(
       {
@@ -180,7 +192,8 @@ export class Registry {
     else delete meta.generation;
     s.default?.(obj);
     const metaCauses = validateObjectMeta(info, obj);
-    if (metaCauses.length) throw invalid(info.kind, meta.name ?? meta.generateName ?? '', metaCauses, info.group);
+    if (metaCauses.length)
+      throw invalid(info.kind, meta.name ?? meta.generateName ?? '', metaCauses, info.group);
     s.prepareForCreate?.(obj, this.ctx);
     try {
       const causes = s.validate(obj, this.ctx);
@@ -206,12 +219,16 @@ export class Registry {
   ): KubeObject {
     const obj = this.checkBody(info, body);
     if (obj.metadata.name !== undefined && obj.metadata.name !== name) {
-      throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     obj.metadata.name = name;
     const ns = info.namespaced ? namespace : '';
     if (info.namespaced && obj.metadata.namespace !== undefined && obj.metadata.namespace !== ns) {
-      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     }
     const old = this.get(info, ns, name);
     return this.applyUpdate(info, old, obj, subresource, opts);
@@ -234,7 +251,8 @@ export class Registry {
       if (e instanceof ApiError) throw e;
       throw badRequest(`unable to apply patch: ${(e as Error).message}`);
     }
-    if (!patched || typeof patched !== 'object' || !patched.metadata) throw badRequest('patch removed metadata');
+    if (!patched || typeof patched !== 'object' || !patched.metadata)
+      throw badRequest('patch removed metadata');
     if (patched.metadata.name !== name) throw badRequest('the patch may not change metadata.name');
     return this.applyUpdate(info, old, this.checkBody(info, patched), subresource, opts);
   }
@@ -314,7 +332,10 @@ export class Registry {
     const ns = info.namespaced ? namespace : '';
     const cur = this.get(info, ns, name);
     const pre = opts.preconditions ?? {};
-    if ((pre.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) || (pre.uid && pre.uid !== cur.metadata.uid)) {
+    if (
+      (pre.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) ||
+      (pre.uid && pre.uid !== cur.metadata.uid)
+    ) {
       throw new ApiError(
         'Conflict',
         `Operation cannot be fulfilled on ${info.resource} "${name}": the precondition on ${pre.uid ? 'UID' : 'ResourceVersion'} does not match`,
@@ -334,7 +355,9 @@ export class Registry {
         ? Math.max(0, (Date.parse(cur.metadata.deletionTimestamp) - Date.now()) / 1000)
         : Infinity;
       if (!cur.metadata.deletionTimestamp || grace < remaining) {
-        next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000)
+          .toISOString()
+          .replace(/\.\d{3}Z$/, 'Z');
         if (info.kind === 'Pod' || grace > 0) next.metadata.deletionGracePeriodSeconds = grace;
       }
       if (grace === 0 && !pendingFinalizers(info, cur)) return this.remove(info, cur);
@@ -344,8 +367,15 @@ export class Registry {
     return this.remove(info, cur);
   }
 
-  deleteCollection(info: ResourceInfo, namespace: string | undefined, opts: ListOptions & DeleteOptions): KubeList {
-    const items = this.list(info, namespace, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector });
+  deleteCollection(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    opts: ListOptions & DeleteOptions,
+  ): KubeList {
+    const items = this.list(info, namespace, {
+      labelSelector: opts.labelSelector,
+      fieldSelector: opts.fieldSelector,
+    });
     const deleted: KubeObject[] = [];
     for (const o of items.items) {
       try {
@@ -401,15 +431,30 @@ export class Registry {
     return toScale(this.get(info, namespace, name));
   }
 
-  updateScale(info: ResourceInfo, namespace: string, name: string, body: unknown, patchType?: PatchType): KubeObject {
+  updateScale(
+    info: ResourceInfo,
+    namespace: string,
+    name: string,
+    body: unknown,
+    patchType?: PatchType,
+  ): KubeObject {
     const cur = this.get(info, namespace, name);
     let scale = body as KubeObject;
     if (patchType) scale = applyPatch(patchType, toScale(cur), body, 'Scale') as KubeObject;
     const replicas = (scale?.spec as { replicas?: unknown } | undefined)?.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      throw invalid('Scale', name, [
-        { reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` },
-      ], 'autoscaling');
+      throw invalid(
+        'Scale',
+        name,
+        [
+          {
+            reason: 'FieldValueInvalid',
+            field: 'spec.replicas',
+            message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+          },
+        ],
+        'autoscaling',
+      );
     }
     const next = clone(cur);
     (next.spec as { replicas?: number }).replicas = replicas;
@@ -427,10 +472,14 @@ export class Registry {
     const obj = clone(body) as KubeObject;
     const av = apiVersionOf(info);
     if (obj.kind !== undefined && obj.kind !== info.kind) {
-      throw badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${info.kind})`);
+      throw badRequest(
+        `the kind in the data (${String(obj.kind)}) does not match the expected kind (${info.kind})`,
+      );
     }
     if (obj.apiVersion !== undefined && obj.apiVersion !== av) {
-      throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${av})`);
+      throw badRequest(
+        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${av})`,
+      );
     }
     obj.kind = info.kind;
     obj.apiVersion = av;
@@ -445,7 +494,9 @@ export class Registry {
     if (!info.namespaced) return '';
     const bodyNs = obj.metadata.namespace;
     if (bodyNs !== undefined && bodyNs !== '' && bodyNs !== namespace) {
-      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     }
     const nsObj = this.store.get('namespaces', '', namespace);
     if (!nsObj) throw notFound('namespaces', namespace);
@@ -458,79 +509,6 @@ export class Registry {
     }
     return namespace;
   }
-}
-
-function randomSuffix(): string {
-  const bytes = randomBytes(5);
-  let s = '';
-  for (const b of bytes) s += NAME_SUFFIX_CHARS[b % NAME_SUFFIX_CHARS.length];
-  return s;
-}
-
-/** Everything but metadata and status: a change in it bumps generation. */
-function specOf(o: KubeObject, statusFields: string[]): Record<string, unknown> {
-  const rest: Record<string, unknown> = { ...o };
-  delete rest.metadata;
-  for (const f of statusFields) delete rest[f];
-  return rest;
-}
-
-function pendingFinalizers(info: ResourceInfo, o: KubeObject): boolean {
-  if (o.metadata.finalizers?.length) return true;
-  if (info.kind === 'Namespace') return !!(o.spec as { finalizers?: string[] } | undefined)?.finalizers?.length;
-  return false;
-}
-
-/** The store speaks in group-resources; answer in upstream's words (`services "x" not found`). */
-function rename(e: unknown, info: ResourceInfo): unknown {
-  if (!(e instanceof ApiError)) return e;
-  const gr = groupResource(info);
-  if (e.status.details?.kind === gr && gr !== info.resource) {
-    const what = `${info.resource}.${info.group}`;
-    e.status.message = e.status.message?.replace(gr, what);
-    e.message = e.status.message ?? e.message;
-    e.status.details.kind = info.resource;
-    e.status.details.group = info.group;
-  }
-  return e;
-}
-
-function toScale(o: KubeObject): KubeObject {
-  const spec = o.spec as { replicas?: number; selector?: unknown };
-  const status = (o.status ?? {}) as { replicas?: number };
-  const sel = spec.selector as { matchLabels?: Record<string, string> } | undefined;
-  return {
-    apiVersion: 'autoscaling/v1',
-    kind: 'Scale',
-    metadata: {
-      name: o.metadata.name,
-      namespace: o.metadata.namespace,
-      uid: o.metadata.uid,
-      resourceVersion: o.metadata.resourceVersion,
-      creationTimestamp: o.metadata.creationTimestamp,
-    },
-    spec: { replicas: spec.replicas ?? 1 },
-    status: {
-      replicas: status.replicas ?? 0,
-      selector: Object.entries(sel?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(','),
-    },
-  };
-}
-
-function encodeContinue(key: string, rv: number): string {
-  return Buffer.from(JSON.stringify({ k: key, rv })).toString('base64url');
-}
-
-function decodeContinue(token: string): string {
-  try {
-    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { k?: unknown };
-    if (typeof v.k === 'string') return v.k;
-  } catch {
-    // fall through
-  }
-  throw badRequest('continue key is not valid: it must come from the metadata.continue of a previous list');
 }
 
 export { findResource };
