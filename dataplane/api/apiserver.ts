@@ -88,7 +88,14 @@ export class ApiServer implements AsyncDisposable {
       mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
       persistence = new SqlitePersistence(join(opts.dataDir, 'state.db'));
     }
-    const store = new Store({ persistence, windowSize: opts.watchWindow });
+    let store: Store;
+    try {
+      store = new Store({ persistence, windowSize: opts.watchWindow });
+    } catch (e) {
+      // Loading failed (e.g. a corrupt object): release the database and its lock.
+      persistence?.close();
+      throw e;
+    }
     let http: ApiHttpServer | undefined;
     try {
       allocators.rebuild(store.list('services').items as Service[]);

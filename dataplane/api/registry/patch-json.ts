@@ -3,7 +3,7 @@
  * (RFC 6901, `~1` for `/` and `~0` for `~`). A failing `test` fails the whole patch.
  * Works on a private copy of the document; values from the patch are cloned in.
  */
-import { deepEqual, isObj } from './json-values.ts';
+import { deepEqual, isObj } from '../json-values.ts';
 import { fail } from './patch-strategic.ts';
 
 export function jsonPatch(doc: unknown, ops: unknown[]): unknown {

@@ -7,7 +7,7 @@
  * Works on private copies: `orig` may be changed, the patch never is (values are cloned in).
  */
 import { badRequest } from '../errors.ts';
-import { deepEqual, isObj, type Json } from './json-values.ts';
+import { deepEqual, isObj, type Json } from '../json-values.ts';
 import type { FieldPatchInfo, PatchSchema } from './patch-schema.ts';
 
 const PATCH = '$patch';

@@ -5,7 +5,7 @@
  * Any failure is a 400 `unable to apply patch: ...`; neither argument is changed.
  */
 import { ApiError } from '../errors.ts';
-import { isObj, type Json } from './json-values.ts';
+import { isObj, type Json } from '../json-values.ts';
 import { jsonPatch } from './patch-json.ts';
 import { patchSchemaFor } from './patch-schema.ts';
 import { fail, strategicMerge } from './patch-strategic.ts';

@@ -20,7 +20,7 @@ import {
 import type { Store, StoreEvent } from '../store/store.ts';
 import type { KubeList, KubeObject, StatusCause, WatchEvent } from '../types.ts';
 import type { Allocators } from './allocators-interface.ts';
-import { deepEqual } from './json-values.ts';
+import { deepEqual } from '../json-values.ts';
 import { validateObjectMeta } from './meta-validation.ts';
 import { applyPatch, type PatchType } from './patch.ts';
 import type { Strategy, StrategyContext } from './strategy.ts';

@@ -9,6 +9,7 @@
  * before changing anything.
  */
 import { ApiError } from '../errors.ts';
+import { deepEqual } from '../json-values.ts';
 import type { KubeObject, WatchEventType } from '../types.ts';
 import type { Persistence } from './persistence.ts';
 
@@ -66,7 +67,8 @@ export class Store {
     let rv = 0;
     if (this.persistence) {
       const loaded = this.persistence.load();
-      for (const row of loaded.objects) this.bucket(row.gr).set(objectKey(row.namespace, row.name), row.object);
+      for (const row of loaded.objects)
+        this.bucket(row.gr).set(objectKey(row.namespace, row.name), row.object);
       rv = loaded.lastRV;
     }
     this.rv = rv;
@@ -258,8 +260,8 @@ function withRV(obj: KubeObject, rv: number): KubeObject {
   return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
 }
 
-/** True when two versions differ only in resourceVersion. */
+/** True when two versions differ only in resourceVersion (key order does not matter). */
 function sameContent(a: KubeObject, b: KubeObject): boolean {
-  const strip = (o: KubeObject) => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
-  return strip(a) === strip(b);
+  const strip = (o: KubeObject) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  return deepEqual(strip(a), strip(b));
 }

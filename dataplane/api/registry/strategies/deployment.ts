@@ -3,7 +3,7 @@
  * unavailability are an integer or a percentage and may not both be zero (nothing could move).
  */
 import type { Deployment } from '../../types.ts';
-import { isObj, type Json } from '../json-values.ts';
+import { isObj, type Json } from '../../json-values.ts';
 import type { Strategy } from '../strategy.ts';
 import { FieldErrors } from './field-errors.ts';
 import { defaultWorkload, validateSelectorUnchanged, validateWorkload } from './workload.ts';

@@ -3,7 +3,7 @@
  * never loopback or link-local (upstream's rule: a proxy would send traffic to itself).
  */
 import type { Endpoints } from '../../types.ts';
-import { isObj } from '../json-values.ts';
+import { isObj } from '../../json-values.ts';
 import type { Strategy } from '../strategy.ts';
 import {
   dns1123Label,

@@ -4,7 +4,7 @@
  * address type is fixed once created.
  */
 import type { EndpointSlice } from '../../types.ts';
-import { isObj } from '../json-values.ts';
+import { isObj } from '../../json-values.ts';
 import type { Strategy } from '../strategy.ts';
 import {
   dns1123Label,

@@ -1,6 +1,6 @@
 /** core/v1 Events: kdp's controllers record them; only the object they are about is required. */
 import type { Event } from '../../types.ts';
-import { isObj } from '../json-values.ts';
+import { isObj } from '../../json-values.ts';
 import type { Strategy } from '../strategy.ts';
 import { FieldErrors } from './field-errors.ts';
 

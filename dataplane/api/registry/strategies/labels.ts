@@ -2,7 +2,7 @@
  * Validation of label maps (Service selectors, node selectors, template labels) and of the
  * structured LabelSelector that Deployments and ReplicaSets carry.
  */
-import { isObj } from '../json-values.ts';
+import { isObj } from '../../json-values.ts';
 import { labelKey, labelValue } from '../validation.ts';
 import { type FieldErrors, listOrReport } from './field-errors.ts';
 

@@ -4,7 +4,7 @@
  * metadata (meta-validation.ts).
  */
 import type { Namespace } from '../../types.ts';
-import { isObj, type Json } from '../json-values.ts';
+import { isObj, type Json } from '../../json-values.ts';
 import type { Strategy } from '../strategy.ts';
 import { labelKey } from '../validation.ts';
 import { FieldErrors, listOrReport } from './field-errors.ts';

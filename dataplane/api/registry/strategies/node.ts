@@ -3,7 +3,7 @@
  * flannel and kube-proxy rely on), addresses and taints.
  */
 import type { Node } from '../../types.ts';
-import { deepEqual, isObj, type Json } from '../json-values.ts';
+import { deepEqual, isObj, type Json } from '../../json-values.ts';
 import type { Strategy } from '../strategy.ts';
 import { cidr, dns1123Subdomain, labelKey } from '../validation.ts';
 import { FieldErrors, listOf, listOrReport } from './field-errors.ts';

@@ -2,7 +2,7 @@
  * Defaults and validation of a PodSpec, shared by Pods and by the pod templates of Deployments
  * and ReplicaSets (paths differ: `spec` vs `spec.template.spec`).
  */
-import { isObj, type Json } from '../json-values.ts';
+import { isObj, type Json } from '../../json-values.ts';
 import {
   dns1123Label,
   dns1123Subdomain,

@@ -4,7 +4,7 @@
  * kdp's scheduler binds by update, so spec.nodeName may also go from empty to a node, once.
  */
 import type { Pod } from '../../types.ts';
-import { deepEqual, isObj, type Json } from '../json-values.ts';
+import { deepEqual, isObj, type Json } from '../../json-values.ts';
 import type { Strategy } from '../strategy.ts';
 import { ipAddress } from '../validation.ts';
 import { FieldErrors, listOf, listOrReport } from './field-errors.ts';

@@ -1,6 +1,6 @@
 /** apps/v1 ReplicaSets: replicas, selector and pod template (see workload.ts). */
 import type { ReplicaSet } from '../../types.ts';
-import { isObj, type Json } from '../json-values.ts';
+import { isObj, type Json } from '../../json-values.ts';
 import type { Strategy } from '../strategy.ts';
 import { FieldErrors } from './field-errors.ts';
 import { defaultWorkload, validateSelectorUnchanged, validateWorkload } from './workload.ts';

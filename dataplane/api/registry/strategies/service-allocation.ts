@@ -7,7 +7,7 @@ import { heldClusterIPs, heldNodePorts } from '../../allocators/held.ts';
 import { ApiError, invalid } from '../../errors.ts';
 import type { Service, StatusCause } from '../../types.ts';
 import type { Allocators } from '../allocators-interface.ts';
-import { isObj } from '../json-values.ts';
+import { isObj } from '../../json-values.ts';
 import { formatValue } from './field-errors.ts';
 import { needsClusterIP, needsHealthCheckNodePort, needsNodePorts, specOf } from './service-types.ts';
 

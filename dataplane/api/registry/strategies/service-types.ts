@@ -3,7 +3,7 @@
  * port, or external traffic at all. Defaults, validation and allocation all ask these.
  */
 import type { Service } from '../../types.ts';
-import { isObj, type Json } from '../json-values.ts';
+import { isObj, type Json } from '../../json-values.ts';
 
 export function specOf(svc: Service): Json {
   return isObj(svc.spec) ? (svc.spec as Json) : {};

@@ -4,7 +4,7 @@
  * traffic policies, external IPs and the load balancer status.
  */
 import type { Service, StatusCause } from '../../types.ts';
-import { isObj, type Json } from '../json-values.ts';
+import { isObj, type Json } from '../../json-values.ts';
 import {
   dns1123Label,
   dns1123Subdomain,

@@ -4,7 +4,7 @@
  * fields dropped when the type changes, releases once the change is stored).
  */
 import type { Service } from '../../types.ts';
-import { deepEqual, isObj, type Json } from '../json-values.ts';
+import { deepEqual, isObj, type Json } from '../../json-values.ts';
 import type { Strategy } from '../strategy.ts';
 import { listOf } from './field-errors.ts';
 import {

@@ -5,7 +5,7 @@
  */
 import { labelSelectorRequirements, matchRequirements, SelectorError } from '../../selectors.ts';
 import type { LabelSelector } from '../../types.ts';
-import { deepEqual, isObj, type Json } from '../json-values.ts';
+import { deepEqual, isObj, type Json } from '../../json-values.ts';
 import { type FieldErrors, listOf } from './field-errors.ts';
 import { validateLabelMap, validateLabelSelector } from './labels.ts';
 import { defaultPodSpec, validatePodSpec } from './pod-spec.ts';
