@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*"; }
 
-# Debian packages: kernel tools for the emulated cluster and the traffic tools the benchmarks run.
-APT_PACKAGES=(iproute2 iptables nftables ipset conntrack iperf3 sockperf wrk kmod procps iputils-ping util-linux)
+# Debian packages: kernel tools for the emulated cluster, the traffic tools the benchmarks run,
+# valgrind for instruction counts, and chromium, in which a test renders the HTML bench report.
+APT_PACKAGES=(iproute2 iptables nftables ipset conntrack iperf3 sockperf wrk kmod procps iputils-ping util-linux
+  valgrind chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -36,7 +38,11 @@ fi
 if [ -f binding.gyp ]; then
   if [ ! -f build/Release/kdp_native.node ] || [ -n "$(find native binding.gyp -newer build/Release/kdp_native.node -print -quit)" ]; then
     log "building the native addon"
-    npx --no-install node-gyp rebuild --release >/dev/null
+    # Against the headers of the Node that runs kdp (Debian's nodejs ships them under /usr), never
+    # downloaded ones: the machine may have no internet.
+    nodedir=()
+    [ -f /usr/include/node/node_api.h ] && nodedir=(--nodedir=/usr)
+    npx --no-install node-gyp rebuild --release "${nodedir[@]}" >/dev/null
   fi
 fi
 log "ready"
