@@ -7,7 +7,7 @@ import { isIpv4, parseIpv4Cidr } from './cidr.ts';
 import { KERNEL_ERR, kernelError } from './errors.ts';
 import { isUnicastMac } from './mac.ts';
 import { assertIfName, assertKdpNamespace } from './names.ts';
-import type { NetOp, RouteSpec } from './types.ts';
+import type { FdbSpec, NetOp, RouteSpec } from './types.ts';
 
 export const MIN_MTU = 68;
 export const MAX_MTU = 65535;
@@ -75,6 +75,18 @@ export function checkOp(op: NetOp, prefix: string, operation: string): void {
         invalid(`a veth's two ends cannot share the name "${op.name}" in one namespace`, op, operation);
       checkMtu(op.mtu, op, operation);
       return;
+    case 'vxlan.add':
+      assertIfName(op.name, operation, op.ns);
+      assertIfName(op.dev, operation, op.ns);
+      if (!Number.isInteger(op.vni) || op.vni < 1 || op.vni > 0xffffff)
+        invalid(`VNI must be an integer from 1 to ${0xffffff}, got ${op.vni}`, op, operation);
+      if (!isIpv4(op.local)) invalid(`local "${op.local}" is not an IPv4 address`, op, operation);
+      if (!Number.isInteger(op.port) || op.port < 1 || op.port > 65535)
+        invalid(`port must be an integer from 1 to 65535, got ${op.port}`, op, operation);
+      checkMtu(op.mtu, op, operation);
+      if (op.address !== undefined && !isUnicastMac(op.address))
+        invalid(`address must be a unicast MAC like 02:00:00:00:00:01, got "${op.address}"`, op, operation);
+      return;
     case 'link.set':
       assertIfName(op.name, operation, op.ns);
       if (op.master) assertIfName(op.master, operation, op.ns);
@@ -134,4 +146,20 @@ export function checkOp(op: NetOp, prefix: string, operation: string): void {
         invalid(`sysctl value for ${op.key} holds a newline or NUL`, op, operation);
       return;
   }
+}
+
+/** `bridge fdb ...` as a person would type it inside the namespace. */
+export function describeFdb(verb: 'add' | 'append' | 'replace' | 'del', e: FdbSpec): string {
+  return `bridge fdb ${verb} ${e.lladdr} dev ${e.dev} dst ${e.dst} self${verb === 'del' ? '' : ' permanent'}`;
+}
+
+/** The checks of an FDB entry before `bridge` (or the fake) sees it. */
+export function checkFdb(ns: string, e: FdbSpec, prefix: string, operation: string): void {
+  assertKdpNamespace(ns, prefix, operation);
+  assertIfName(e.dev, operation, ns);
+  const fail = (message: string) => {
+    throw kernelError(KERNEL_ERR.invalid, message, { operation, namespace: ns });
+  };
+  if (!isUnicastMac(e.lladdr)) fail(`lladdr must be a unicast MAC like 0a:58:0a:f4:01:00, got "${e.lladdr}"`);
+  if (!isIpv4(e.dst)) fail(`dst "${e.dst}" is not an IPv4 address`);
 }

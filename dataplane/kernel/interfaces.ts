@@ -1,6 +1,6 @@
 /**
  * One small interface per kernel facility that the cluster builder and the agents program:
- * namespaces, links, addresses, routes, neighbours, sysctls, and the batched plan path that
+ * namespaces, links, addresses, routes, neighbours, FDB entries, sysctls, and the batched plan path that
  * makes bring-up fast. `Kernel` bundles them; the real one is createIproute2Kernel
  * (iproute2/kernel.ts) and the stateful fake is FakeKernel (testing/fake-kernel.ts). Every
  * namespace argument is required: no operation ever falls back to the host's namespace.
@@ -12,6 +12,8 @@ import type {
   ApplyReport,
   ExecOptions,
   ExecResult,
+  FdbInfo,
+  FdbSpec,
   LinkChange,
   LinkInfo,
   NeighbourInfo,
@@ -20,6 +22,7 @@ import type {
   RouteInfo,
   RouteSpec,
   VethSpec,
+  VxlanSpec,
 } from './types.ts';
 
 export interface Netns {
@@ -41,6 +44,8 @@ export interface Netns {
 export interface Links {
   addVeth(spec: VethSpec): Promise<void>;
   addBridge(ns: string, name: string, options?: { mtu?: number }): Promise<void>;
+  /** A vxlan link without MAC learning (see VxlanSpec); it starts down. */
+  addVxlan(spec: VxlanSpec): Promise<void>;
   /** Up/down, master, MTU in one change. */
   set(ns: string, name: string, change: LinkChange): Promise<void>;
   setUp(ns: string, name: string): Promise<void>;
@@ -79,6 +84,23 @@ export interface Neighbours {
   list(ns: string, dev?: string): Promise<NeighbourInfo[]>;
 }
 
+/**
+ * Static FDB entries of vxlan links (`bridge fdb ... self permanent`): which VTEP a MAC is
+ * behind. One process per call, as there is one entry per peer node.
+ */
+export interface Fdb {
+  /** Throws KDP_ERR_KERNEL_EXISTS when the link has an entry for the MAC already. */
+  add(ns: string, entry: FdbSpec): Promise<void>;
+  /** Adds another destination for the MAC (flooding lists); an identical entry is left as is. */
+  append(ns: string, entry: FdbSpec): Promise<void>;
+  /** Adds the entry or points the link's entry for the MAC at `dst`. */
+  replace(ns: string, entry: FdbSpec): Promise<void>;
+  /** Throws KDP_ERR_KERNEL_NOT_FOUND when there is no such entry. */
+  delete(ns: string, entry: FdbSpec): Promise<void>;
+  /** The entries of one link, whatever their state. */
+  list(ns: string, dev: string): Promise<FdbInfo[]>;
+}
+
 /** net.* sysctls of one namespace, as /proc/sys/net shows them from inside it. */
 export interface Sysctl {
   get(ns: string, key: string): Promise<string>;
@@ -99,6 +121,7 @@ export interface Kernel {
   readonly addresses: Addresses;
   readonly routes: Routes;
   readonly neighbours: Neighbours;
+  readonly fdb: Fdb;
   readonly sysctl: Sysctl;
   readonly ops: NetworkOps;
 }

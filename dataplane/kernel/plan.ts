@@ -9,7 +9,15 @@
  * namespace in one stage where it can. A cluster comes out as three stages and one batch per
  * namespace: fabric (bridge, node uplinks), nodes (uplink address, bridge, pod veths), pods.
  */
-import type { LinkChange, NeighbourKey, NeighbourSpec, NetOp, RouteSpec, VethSpec } from './types.ts';
+import type {
+  LinkChange,
+  NeighbourKey,
+  NeighbourSpec,
+  NetOp,
+  RouteSpec,
+  VethSpec,
+  VxlanSpec,
+} from './types.ts';
 
 export class NetworkPlan {
   /** Namespaces to create before any op runs, in order. */
@@ -27,6 +35,10 @@ export class NetworkPlan {
 
   addVeth(spec: VethSpec): this {
     return this.push({ kind: 'veth.add', ...spec });
+  }
+
+  addVxlan(spec: VxlanSpec): this {
+    return this.push({ kind: 'vxlan.add', ...spec });
   }
 
   setLink(ns: string, name: string, change: LinkChange): this {
@@ -104,6 +116,8 @@ function linksUsed(op: NetOp): string[] {
     case 'link.move':
     case 'link.delete':
       return [op.name];
+    case 'vxlan.add':
+      return [op.dev];
     case 'addr.add':
     case 'addr.delete':
       return [op.dev];
@@ -129,6 +143,7 @@ function linksUsed(op: NetOp): string[] {
 function linksMade(op: NetOp): [ns: string, name: string][] {
   switch (op.kind) {
     case 'bridge.add':
+    case 'vxlan.add':
       return [[op.ns, op.name]];
     case 'veth.add':
       return [

@@ -17,6 +17,54 @@ export interface LinkInfo {
   master?: string;
   /** Its MAC address (aa:bb:cc:dd:ee:ff), when it has one. */
   address?: string;
+  /** A vxlan link's parameters. */
+  vxlan?: VxlanInfo;
+}
+
+/** What a vxlan link is: its VNI, where it sends from, its UDP port and whether it learns MACs. */
+export interface VxlanInfo {
+  vni: number;
+  /** The source address of its encapsulated packets. */
+  local?: string;
+  /** The underlay link its packets leave by. */
+  dev?: string;
+  port: number;
+  learning: boolean;
+}
+
+/**
+ * A vxlan link as flannel's vxlan backend makes one: MAC learning off (`nolearning`), peers'
+ * VTEPs reached through FDB entries the backend programs, encapsulated packets sent from `local`
+ * out of `dev` to UDP port `port` (flannel uses 8472, the Linux default; IANA's is 4789).
+ */
+export interface VxlanSpec {
+  ns: string;
+  name: string;
+  vni: number;
+  local: string;
+  dev: string;
+  port: number;
+  mtu?: number;
+  /** A fixed MAC address, so that peers' entries for it survive a re-creation. */
+  address?: string;
+}
+
+/**
+ * A static forwarding entry of a vxlan link (`bridge fdb ... self permanent`): frames for
+ * `lladdr` are encapsulated to the VTEP at `dst`.
+ */
+export interface FdbSpec {
+  dev: string;
+  lladdr: string;
+  dst: string;
+}
+
+/** An FDB entry as listed; `dst` only on tunnel links, `state` lowercase ('permanent', ...). */
+export interface FdbInfo {
+  dev: string;
+  lladdr: string;
+  dst?: string;
+  state: string;
 }
 
 export interface AddressInfo {
@@ -102,6 +150,7 @@ export interface LinkChange {
 export type NetOp =
   | { kind: 'bridge.add'; ns: string; name: string; mtu?: number }
   | ({ kind: 'veth.add' } & VethSpec)
+  | ({ kind: 'vxlan.add' } & VxlanSpec)
   | ({ kind: 'link.set'; ns: string; name: string } & LinkChange)
   | { kind: 'link.move'; ns: string; name: string; targetNs: string }
   | { kind: 'link.delete'; ns: string; name: string }

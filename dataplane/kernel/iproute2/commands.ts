@@ -40,6 +40,26 @@ export function ipArgs(op: NetOp): string[] | undefined {
         ...peerNs,
       ];
     }
+    case 'vxlan.add':
+      return [
+        'link',
+        'add',
+        'name',
+        op.name,
+        ...(op.mtu ? ['mtu', String(op.mtu)] : []),
+        ...(op.address ? ['address', op.address] : []),
+        'type',
+        'vxlan',
+        'id',
+        String(op.vni),
+        'local',
+        op.local,
+        'dev',
+        op.dev,
+        'dstport',
+        String(op.port),
+        'nolearning',
+      ];
     case 'link.set': {
       const args = ['link', 'set', 'dev', op.name];
       if (op.master === null) args.push('nomaster');

@@ -1,15 +1,18 @@
 /**
- * The real Kernel: links, addresses, routes and neighbours through `ip -n NS ...` (one process per call;
+ * The real Kernel: links, addresses, routes and neighbours through `ip -n NS ...`, FDB entries through
+ * `bridge -n NS fdb ...` (one process per call;
  * use NetworkOps.apply with a NetworkPlan when there are many), namespaces, sysctls and plans
  * from the sibling files. Every call passes the same checks as the fake (check.ts), including
  * the guard that refuses any namespace without the configured kdp prefix, before a process runs.
  */
-import { checkOp } from '../check.ts';
-import type { Addresses, Kernel, Links, Neighbours, Routes } from '../interfaces.ts';
+import { checkFdb, checkOp, describeFdb } from '../check.ts';
+import type { Addresses, Fdb, Kernel, Links, Neighbours, Routes } from '../interfaces.ts';
 import { KDP_NAMESPACE_PREFIX, assertIfName, assertKdpNamespace, assertPrefix } from '../names.ts';
 import {
   RT_TABLE,
   type AddressInfo,
+  type FdbInfo,
+  type FdbSpec,
   type LinkChange,
   type LinkInfo,
   type NeighbourInfo,
@@ -19,12 +22,13 @@ import {
   type RouteInfo,
   type RouteSpec,
   type VethSpec,
+  type VxlanSpec,
 } from '../types.ts';
 import { Iproute2NetworkOps } from './apply.ts';
 import { describeOp, ipArgs } from './commands.ts';
 import { Iproute2Netns } from './netns.ts';
-import { parseAddresses, parseLinks, parseNeighbours, parseRoutes } from './parse.ts';
-import { runIp } from './run.ts';
+import { parseAddresses, parseFdb, parseLinks, parseNeighbours, parseRoutes } from './parse.ts';
+import { runCommand, runIp, toKernelError } from './run.ts';
 import { Iproute2Sysctl } from './sysctl.ts';
 
 export interface Iproute2KernelOptions {
@@ -59,6 +63,9 @@ class Iproute2Links implements Links {
   }
   addBridge(ns: string, name: string, options: { mtu?: number } = {}): Promise<void> {
     return this.r.run({ kind: 'bridge.add', ns, name, mtu: options.mtu });
+  }
+  addVxlan(spec: VxlanSpec): Promise<void> {
+    return this.r.run({ kind: 'vxlan.add', ...spec });
   }
   set(ns: string, name: string, change: LinkChange): Promise<void> {
     return this.r.run({ kind: 'link.set', ns, name, ...change });
@@ -136,6 +143,44 @@ class Iproute2Neighbours implements Neighbours {
   }
 }
 
+/** `bridge -n NS fdb ...`, one process per call, after the same checks as the fake's. */
+class Iproute2Fdb implements Fdb {
+  constructor(private readonly prefix: string) {}
+
+  private async bridge(ns: string, args: string[], operation: string): Promise<string> {
+    try {
+      return (await runCommand(['bridge', '-n', ns, ...args])).stdout;
+    } catch (e) {
+      throw toKernelError(e, { namespace: ns, operation });
+    }
+  }
+
+  private async write(ns: string, verb: 'add' | 'append' | 'replace' | 'del', e: FdbSpec): Promise<void> {
+    const operation = describeFdb(verb, e);
+    checkFdb(ns, e, this.prefix, operation);
+    await this.bridge(ns, operation.split(' ').slice(1), operation);
+  }
+
+  add(ns: string, entry: FdbSpec): Promise<void> {
+    return this.write(ns, 'add', entry);
+  }
+  append(ns: string, entry: FdbSpec): Promise<void> {
+    return this.write(ns, 'append', entry);
+  }
+  replace(ns: string, entry: FdbSpec): Promise<void> {
+    return this.write(ns, 'replace', entry);
+  }
+  delete(ns: string, entry: FdbSpec): Promise<void> {
+    return this.write(ns, 'del', entry);
+  }
+  async list(ns: string, dev: string): Promise<FdbInfo[]> {
+    const operation = `bridge fdb show dev ${dev}`;
+    assertKdpNamespace(ns, this.prefix, operation);
+    assertIfName(dev, operation, ns);
+    return parseFdb(await this.bridge(ns, ['-j', 'fdb', 'show', 'dev', dev], operation), dev);
+  }
+}
+
 export function createIproute2Kernel(options: Iproute2KernelOptions = {}): Kernel {
   const prefix = options.prefix ?? KDP_NAMESPACE_PREFIX;
   assertPrefix(prefix);
@@ -149,6 +194,7 @@ export function createIproute2Kernel(options: Iproute2KernelOptions = {}): Kerne
     addresses: new Iproute2Addresses(runner),
     routes: new Iproute2Routes(runner),
     neighbours: new Iproute2Neighbours(runner),
+    fdb: new Iproute2Fdb(prefix),
     sysctl,
     ops: new Iproute2NetworkOps(prefix, netns),
   };

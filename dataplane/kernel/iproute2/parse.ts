@@ -1,10 +1,17 @@
 /**
- * iproute2's JSON output (`ip -j ...`) as the kernel layer's LinkInfo, AddressInfo, RouteInfo and
- * NeighbourInfo.
+ * iproute2's JSON output (`ip -j ...`, `bridge -j ...`) as the kernel layer's LinkInfo, AddressInfo,
+ * RouteInfo, NeighbourInfo and FdbInfo.
  * Only the fields kdp uses are read; anything else in iproute2's output is ignored, so newer
  * iproute2 versions that add fields keep working.
  */
-import { RT_TABLE, type AddressInfo, type LinkInfo, type NeighbourInfo, type RouteInfo } from '../types.ts';
+import {
+  RT_TABLE,
+  type AddressInfo,
+  type FdbInfo,
+  type LinkInfo,
+  type NeighbourInfo,
+  type RouteInfo,
+} from '../types.ts';
 
 interface IpLink {
   ifname: string;
@@ -13,7 +20,10 @@ interface IpLink {
   master?: string;
   address?: string;
   link_type?: string;
-  linkinfo?: { info_kind?: string };
+  linkinfo?: {
+    info_kind?: string;
+    info_data?: { id?: number; local?: string; link?: string; port?: number; learning?: boolean };
+  };
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
@@ -56,6 +66,12 @@ export function parseLinks(json: string): LinkInfo[] {
     };
     if (l.master) link.master = l.master;
     if (l.address) link.address = l.address;
+    const data = l.linkinfo?.info_data;
+    if (link.kind === 'vxlan' && data?.id !== undefined) {
+      link.vxlan = { vni: data.id, port: data.port ?? 0, learning: data.learning ?? true };
+      if (data.local) link.vxlan.local = data.local;
+      if (data.link) link.vxlan.dev = data.link;
+    }
     return link;
   });
 }
@@ -101,5 +117,26 @@ export function parseNeighbours(json: string, dev?: string): NeighbourInfo[] {
     };
     if (n.lladdr) neigh.lladdr = n.lladdr;
     return neigh;
+  });
+}
+
+interface BridgeFdb {
+  mac: string;
+  /** Left out when the listing was of one device. */
+  ifname?: string;
+  dst?: string;
+  state?: string;
+}
+
+/** `bridge -j fdb show [dev D]`; `dev` is the device listed, which bridge then leaves out. */
+export function parseFdb(json: string, dev?: string): FdbInfo[] {
+  return parseJsonArray<BridgeFdb>(json, 'fdb show').map((f) => {
+    const entry: FdbInfo = {
+      dev: f.ifname ?? dev ?? '',
+      lladdr: f.mac,
+      state: (f.state ?? '').toLowerCase(),
+    };
+    if (f.dst) entry.dst = f.dst;
+    return entry;
   });
 }

@@ -5,10 +5,11 @@
  * kernel would, stages plans exactly like the real NetworkOps (so a plan that only works by luck
  * of ordering fails here too), and counts calls so tests can assert that bring-up is batched.
  */
-import { checkOp, sysctlPath } from '../check.ts';
+import { checkFdb, checkOp, describeFdb, sysctlPath } from '../check.ts';
 import { KERNEL_ERR, kernelError } from '../errors.ts';
 import type {
   Addresses,
+  Fdb,
   Kernel,
   Links,
   Neighbours,
@@ -27,6 +28,7 @@ import {
   type ApplyReport,
   type ExecOptions,
   type ExecResult,
+  type FdbInfo,
   type LinkChange,
   type LinkInfo,
   type NeighbourInfo,
@@ -35,6 +37,7 @@ import {
   type RouteSpec,
   type VethSpec,
 } from '../types.ts';
+import { applyFdb, type FdbVerb } from './fake-vxlan.ts';
 import { FakeNetworkState } from './fake-state.ts';
 
 export interface FakeKernelOptions {
@@ -62,6 +65,7 @@ export class FakeKernel implements Kernel {
   readonly addresses: Addresses;
   readonly routes: Routes;
   readonly neighbours: Neighbours;
+  readonly fdb: Fdb;
   readonly sysctl: Sysctl;
   readonly ops: NetworkOps;
 
@@ -74,6 +78,7 @@ export class FakeKernel implements Kernel {
     this.addresses = this.addressesFacility();
     this.routes = this.routesFacility();
     this.neighbours = this.neighboursFacility();
+    this.fdb = this.fdbFacility();
     this.sysctl = this.sysctlFacility();
     this.ops = { apply: (plan, opts) => this.count('ops.apply', () => this.applyPlan(plan, opts)) };
   }
@@ -165,6 +170,7 @@ export class FakeKernel implements Kernel {
         this.count('links.addVeth', () => this.runOp({ kind: 'veth.add', ...spec })),
       addBridge: (ns, name, opts = {}) =>
         this.count('links.addBridge', () => this.runOp({ kind: 'bridge.add', ns, name, mtu: opts.mtu })),
+      addVxlan: (spec) => this.count('links.addVxlan', () => this.runOp({ kind: 'vxlan.add', ...spec })),
       set: (ns, name, change) => set('links.set', ns, name, change),
       setUp: (ns, name) => set('links.setUp', ns, name, { up: true }),
       setMaster: (ns, name, master) => set('links.setMaster', ns, name, { master }),
@@ -177,6 +183,7 @@ export class FakeKernel implements Kernel {
           [...this.guard(ns, 'ip link show').links.values()].map((l) => {
             const info: LinkInfo = { name: l.name, kind: l.kind, mtu: l.mtu, up: l.up, address: l.address };
             if (l.master) info.master = l.master;
+            if (l.vxlan) info.vxlan = { ...l.vxlan };
             return info;
           }),
         ),
@@ -244,6 +251,32 @@ export class FakeKernel implements Kernel {
               });
           }
           return state.neighbours.filter((n) => dev === undefined || n.dev === dev).map((n) => ({ ...n }));
+        }),
+    };
+  }
+
+  private fdbFacility(): Fdb {
+    const write = (verb: FdbVerb, ns: string, entry: { dev: string; lladdr: string; dst: string }) => {
+      const operation = describeFdb(verb, entry);
+      checkFdb(ns, entry, this.prefix, operation);
+      applyFdb(this.guard(ns, operation), verb, entry, operation);
+    };
+    return {
+      add: (ns, e) => this.count('fdb.add', () => write('add', ns, e)),
+      append: (ns, e) => this.count('fdb.append', () => write('append', ns, e)),
+      replace: (ns, e) => this.count('fdb.replace', () => write('replace', ns, e)),
+      delete: (ns, e) => this.count('fdb.delete', () => write('del', ns, e)),
+      list: (ns, dev) =>
+        this.count('fdb.list', (): FdbInfo[] => {
+          const operation = `bridge fdb show dev ${dev}`;
+          const state = this.guard(ns, operation);
+          assertIfName(dev, operation, ns);
+          if (!state.links.has(dev))
+            throw kernelError(KERNEL_ERR.notFound, `Cannot find device "${dev}"`, {
+              operation,
+              namespace: ns,
+            });
+          return state.fdb.filter((f) => f.dev === dev).map((f) => ({ ...f }));
         }),
     };
   }

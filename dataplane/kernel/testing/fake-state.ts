@@ -6,7 +6,7 @@
  * veth peer into a missing namespace, a master that is not a bridge, a gateway on no connected
  * subnet of an up link, a route over a down device, a duplicate address, route or neighbour
  * entry, deleting what is not there, a link going down or away taking its neighbour entries with
- * it, and a bridge whose MAC was never set taking its lowest port's.
+ * it, and a bridge whose MAC was never set taking its lowest port's. vxlan links and FDB entries: fake-vxlan.ts.
  */
 import { cidrContains, networkOf } from '../cidr.ts';
 import { KERNEL_ERR, kernelError, type KernelErrorCode } from '../errors.ts';
@@ -14,16 +14,19 @@ import { describeOp } from '../iproute2/commands.ts';
 import {
   RT_TABLE,
   type AddressInfo,
+  type FdbInfo,
   type NeighbourInfo,
   type NetOp,
   type RouteInfo,
   type RouteSpec,
+  type VxlanInfo,
 } from '../types.ts';
 import { FakeSysctls } from './fake-sysctls.ts';
+import { vxlanLink } from './fake-vxlan.ts';
 
 export interface FakeLink {
   name: string;
-  kind: 'veth' | 'bridge' | 'loopback';
+  kind: 'veth' | 'bridge' | 'vxlan' | 'loopback';
   mtu: number;
   up: boolean;
   master?: string;
@@ -35,6 +38,7 @@ export interface FakeLink {
   hairpin?: boolean;
   /** The other end of a veth, wherever it lives. */
   peer?: { ns: string; name: string };
+  vxlan?: VxlanInfo;
 }
 
 export class FakeNamespace {
@@ -44,6 +48,8 @@ export class FakeNamespace {
   readonly routes: RouteInfo[] = [];
   /** Permanent entries only: the fake has no traffic to resolve dynamic ones. */
   readonly neighbours: NeighbourInfo[] = [];
+  /** Static entries of vxlan links (fake-vxlan.ts). */
+  readonly fdb: FdbInfo[] = [];
   readonly sysctls: FakeSysctls;
 
   constructor(
@@ -154,6 +160,7 @@ export class FakeNetworkState {
       if (ns.addresses[i].dev === name) ns.addresses.splice(i, 1);
     for (let i = ns.routes.length - 1; i >= 0; i--) if (ns.routes[i].dev === name) ns.routes.splice(i, 1);
     this.flushNeighbours(ns, name);
+    for (let i = ns.fdb.length - 1; i >= 0; i--) if (ns.fdb[i].dev === name) ns.fdb.splice(i, 1);
     for (const l of ns.links.values()) if (l.master === name) delete l.master;
     this.refreshBridgeAddress(ns, link.master);
   }
@@ -248,6 +255,10 @@ export class FakeNetworkState {
         });
         return;
       }
+      case 'vxlan.add':
+        exists(op.name);
+        this.addLink(ns, vxlanLink(ns, op, this.link(ns, op.dev, operation), operation));
+        return;
       case 'link.set': {
         const link = this.link(ns, op.name, operation);
         if (op.master) {
@@ -370,7 +381,8 @@ export class FakeNetworkState {
     const connected: RouteInfo[] = [];
     for (const a of ns.addresses) {
       const ip = a.cidr.split('/')[0];
-      if (ns.links.get(a.dev)?.up) {
+      // A /32 has no subnet to reach: the kernel adds no prefix route for it (flannel.1's address).
+      if (ns.links.get(a.dev)?.up && !a.cidr.endsWith('/32')) {
         const dst = networkOf(a.cidr);
         connected.push({
           dst,
