@@ -1,7 +1,8 @@
 /**
  * The node agent, assembled: informers on the node's Pods (fieldSelector spec.nodeName) and on all
- * Nodes, the node heartbeat, the overlay backend fed with the Nodes' leases, the service proxy of
- * the node's proxy mode (service-proxy.ts) and the kubelet that realises the node's Pods. It
+ * Nodes, the node heartbeat, the overlay backend fed with the Nodes' leases (once started, the
+ * agent publishes its own lease on its Node, gives pods and cni0 the backend's MTU and writes
+ * subnet.env, as flanneld does), the service proxy of the node's proxy mode (service-proxy.ts) and the kubelet that realises the node's Pods. It
  * starts once the apiserver's lists are in and its own Node has a pod CIDR and an address (the
  * builder creates the Node and configures the node namespace before starting the agent), and it
  * stops without touching pods, routes, proxy rules or processes: a restarted agent adopts them. main.ts is the process around it; tests start it in-process with a FakeKernel.
@@ -11,16 +12,19 @@ import { InformerFactory } from '../client/informer-factory.ts';
 import type { InformerTuning } from '../client/informer.ts';
 import type { ApiClient, Informer } from '../client/interface.ts';
 import { CNI_BRIDGE, NODE_UPLINK } from '../cluster/topology-names.ts';
+import { TOPOLOGY_DEFAULTS } from '../cluster/topology.ts';
 import { describeError, KdpError } from '../errors.ts';
 import { nthAddress, parseIpv4Cidr } from '../kernel/cidr.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import type { LinkInfo } from '../kernel/types.ts';
 import { createOverlayBackend, type OverlayNode } from '../overlay/backend.ts';
+import { overlayMetricsRegistry } from '../overlay/metrics.ts';
+import { writeSubnetEnv } from '../overlay/subnet-env.ts';
 import { HostLocalIpam } from './ipam.ts';
 import { Kubelet, type KubeletOptions } from './kubelet.ts';
 import { silentLog, type Log } from './log.ts';
 import { NodeHeartbeat } from './node-heartbeat.ts';
-import { OverlaySync, overlayNodeOf, publishUnderlayMac } from './overlay-sync.ts';
+import { OverlaySync, overlayNodeOf, publishLease } from './overlay-sync.ts';
 import type { NodeNetwork } from './sandboxes.ts';
 import { ServiceProxy, type ServiceProxySettings } from './service-proxy.ts';
 import { AgentState } from './state.ts';
@@ -39,6 +43,10 @@ export interface AgentOptions {
   log?: Log;
   /** Overlay backend by name (overlay/backend.ts); default host-gw. */
   overlay?: string;
+  /** The backend's options (overlay/options.ts), e.g. { engine: 'baseline' } for udp. */
+  overlayOptions?: Readonly<Record<string, string>>;
+  /** The cluster's pod network (flannel's Network); default the topology's default, 10.244.0.0/16. */
+  clusterCidr?: string;
   /** The node's service proxy (mode, cluster CIDR, metrics address); none when absent. */
   proxy?: ServiceProxySettings;
   /** Default eth0 and cni0 (topology-names.ts). */
@@ -92,14 +100,6 @@ export class Agent {
       const uplink = o.uplink ?? NODE_UPLINK;
       const links = await o.kernel.links.list(o.netns);
       const net = await nodeNetwork(o.kernel, o.netns, o.bridge ?? CNI_BRIDGE, links, local, log);
-      const uplinkMac = links.find((l) => l.name === uplink)?.address;
-      if (uplinkMac) {
-        await publishUnderlayMac(o.client, nodes, o.nodeName, uplinkMac).catch((e: unknown) =>
-          log('warn', `node ${o.nodeName}: uplink MAC not published; peers will use ARP`, {
-            error: describeError(e),
-          }),
-        );
-      }
       for (const d of ipam.setRange(local.podCidr)) {
         log(
           'warn',
@@ -116,19 +116,36 @@ export class Agent {
         networkReady: () => networkReady,
       });
       heartbeat.start();
+      const clusterCidr = o.clusterCidr ?? TOPOLOGY_DEFAULTS.podCidr;
       const backend = createOverlayBackend(o.overlay ?? 'host-gw', {
         kernel: o.kernel,
         netns: o.netns,
         uplink,
+        clusterCidr,
+        options: o.overlayOptions,
         log,
       });
       overlay = new OverlaySync(backend, nodes, o.nodeName, log);
-      await overlay.start(local);
+      const started = await overlay.start(local);
+      // Without its lease peers cannot reach this node: a failure here fails the start, and the
+      // supervisor's restart tries again.
+      await publishLease(o.client, nodes, o.nodeName, {
+        underlayIp: local.underlayIp,
+        backend: backend.name,
+        backendData: started.backendData,
+        underlayMac: links.find((l) => l.name === uplink)?.address,
+      });
+      // Pods get the backend's MTU (flannel's FLANNEL_MTU), and so does the bridge they hang off.
+      if (net.mtu !== started.podMtu) await o.kernel.links.setMtu(o.netns, net.bridge, started.podMtu);
+      net.mtu = started.podMtu;
+      await writeSubnetEnv(state.subnetEnvFile, { clusterCidr, podCidr: local.podCidr, mtu: started.podMtu });
       networkReady = true;
       void heartbeat.beat();
       if (o.proxy) {
+        const overlayMetrics = overlayMetricsRegistry(backend);
         proxy = await ServiceProxy.start({
           ...o.proxy,
+          extraMetrics: overlayMetrics && (() => overlayMetrics.metrics()),
           informers,
           cluster: o.cluster,
           nodeName: o.nodeName,

@@ -18,6 +18,7 @@ import { isNetworkCidr } from '../kernel/cidr.ts';
 import { createIproute2Kernel } from '../kernel/iproute2/kernel.ts';
 import type { IptablesBackend } from '../kernel/iptables/types.ts';
 import { overlayBackendNames } from '../overlay/backend.ts';
+import { overlayEngineProblem, overlayOptions } from '../overlay/options.ts';
 import { DEFAULT_METRICS_ADDRESS, parseBindAddress } from '../proxy/metrics-server.ts';
 import { cleanupProxyModes, IPTABLES_BACKENDS, proxyModeNames } from '../proxy/modes.ts';
 import { Agent } from './agent.ts';
@@ -34,6 +35,7 @@ export const AGENT_USAGE = `usage: agent --cluster NAME --node NODE --socket PAT
   --token-file PATH       bearer token for the apiserver
   --netns NAME            the node's namespace (default: the one the agent runs in)
   --overlay NAME          overlay backend (default host-gw; have: ${overlayBackendNames().join(', ')})
+  --overlay-engine NAME   the udp backend's engine: batched (default) or baseline
   --proxy-mode MODE       service proxy: ${proxyModeNames().join(', ')} (default iptables)
   --cluster-cidr CIDR     the pod network: traffic to a ClusterIP from outside it is masqueraded
   --iptables-backend B    nft (default) or legacy iptables tools
@@ -59,6 +61,7 @@ interface AgentArgs {
   tokenFile?: string;
   netns?: string;
   overlay: string;
+  overlayOptions?: Record<string, string>;
   proxyMode: string;
   clusterCidr?: string;
   iptablesBackend: IptablesBackend;
@@ -80,6 +83,7 @@ function parse(argv: string[]): AgentArgs | 'help' {
       'token-file': { type: 'string' },
       netns: { type: 'string' },
       overlay: { type: 'string', default: 'host-gw' },
+      'overlay-engine': { type: 'string' },
       'proxy-mode': { type: 'string', default: 'iptables' },
       'cluster-cidr': { type: 'string' },
       'iptables-backend': { type: 'string', default: 'nft' },
@@ -104,6 +108,8 @@ function parse(argv: string[]): AgentArgs | 'help' {
   if (!overlayBackendNames().includes(values.overlay!)) {
     throw new KdpError(USAGE, `--overlay must be one of ${overlayBackendNames().join(', ')}`);
   }
+  const engineProblem = overlayEngineProblem(values.overlay!, values['overlay-engine']);
+  if (engineProblem) throw new KdpError(USAGE, `--overlay-engine: ${engineProblem}`);
   const proxyMode = values['proxy-mode']!;
   if (!proxyModeNames().includes(proxyMode)) {
     throw new KdpError(USAGE, `--proxy-mode must be one of ${proxyModeNames().join(', ')}`);
@@ -131,6 +137,7 @@ function parse(argv: string[]): AgentArgs | 'help' {
     tokenFile: values['token-file'],
     netns: values.netns,
     overlay: values.overlay!,
+    overlayOptions: overlayOptions(values.overlay!, values['overlay-engine']),
     proxyMode,
     clusterCidr,
     iptablesBackend: backend as IptablesBackend,
@@ -193,6 +200,8 @@ export async function runAgent(argv: string[]): Promise<number> {
       stateDir: args.stateDir,
       log,
       overlay: args.overlay,
+      overlayOptions: args.overlayOptions,
+      clusterCidr: args.clusterCidr,
       proxy: {
         mode: args.proxyMode,
         clusterCIDR: args.clusterCidr,

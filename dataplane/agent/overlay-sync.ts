@@ -2,42 +2,40 @@
  * Feeds the overlay backend from the Nodes informer: the node's own lease once, then the set of
  * peers (every other Node with a pod CIDR and an InternalIP) whenever Nodes change, coalesced
  * (a burst of heartbeats is one sync, and one that changes no lease costs the backend nothing),
- * never two syncs at once, and a failed sync retried with a capped backoff. Also publishes the
- * node's own uplink MAC on its Node, which is how peers learn it.
+ * never two syncs at once, and a failed sync retried with a capped backoff. A change of any part
+ * of a lease (subnet, address, backend type or data, uplink MAC) is a sync. Also publishes the
+ * node's own lease on its Node (overlay/leases.ts), which is how peers learn it.
  */
 import type { Node } from '../api/types.ts';
 import type { ApiClient, Informer } from '../client/interface.ts';
 import { describeError } from '../errors.ts';
-import { isUnicastMac } from '../kernel/mac.ts';
-import { UNDERLAY_MAC_ANNOTATION, type OverlayBackend, type OverlayNode } from '../overlay/backend.ts';
+import type { OverlayBackend, OverlayNode, OverlayStarted } from '../overlay/backend.ts';
+import {
+  leaseAnnotations,
+  leaseChanged,
+  missingAnnotations,
+  parseLease,
+  type OwnLease,
+} from '../overlay/leases.ts';
 import type { Log } from './log.ts';
 
-/** A Node's lease, or undefined while it lacks a pod CIDR or an InternalIP. */
+/** A Node's lease (overlay/leases.ts), or undefined while it lacks a pod CIDR or an address. */
 export function overlayNodeOf(node: Node): OverlayNode | undefined {
-  const podCidr = node.spec?.podCIDRs?.[0] ?? node.spec?.podCIDR;
-  const underlayIp = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-  if (!podCidr || !underlayIp || !node.metadata.name) return undefined;
-  const mac = node.metadata.annotations?.[UNDERLAY_MAC_ANNOTATION]?.toLowerCase();
-  // A malformed annotation is ignored: the peer is then reached with ordinary ARP.
-  return {
-    name: node.metadata.name,
-    podCidr,
-    underlayIp,
-    ...(mac && isUnicastMac(mac) ? { underlayMac: mac } : {}),
-  };
+  return parseLease(node).lease;
 }
 
-/** Writes `mac` into the Node's UNDERLAY_MAC_ANNOTATION unless it says so already. */
-export async function publishUnderlayMac(
+/** Writes the node's lease annotations (flannel's and kdp's underlay MAC) unless they say so already. */
+export async function publishLease(
   client: ApiClient,
   nodes: Informer<Node>,
   nodeName: string,
-  mac: string,
+  lease: OwnLease,
 ): Promise<void> {
-  if (nodes.get(nodeName)?.metadata.annotations?.[UNDERLAY_MAC_ANNOTATION] === mac) return;
+  const patch = missingAnnotations(nodes.get(nodeName), leaseAnnotations(lease));
+  if (Object.keys(patch).length === 0) return;
   await client
     .resource<Node>('nodes')
-    .patch(nodeName, { metadata: { annotations: { [UNDERLAY_MAC_ANNOTATION]: mac } } }, { type: 'merge' });
+    .patch(nodeName, { metadata: { annotations: patch } }, { type: 'merge' });
 }
 
 export class OverlaySync {
@@ -46,6 +44,8 @@ export class OverlaySync {
   private again = false;
   private failures = 0;
   private closed = false;
+  /** Reasons already logged per Node for ignored annotations, so a heartbeat does not repeat them. */
+  private readonly ignored = new Map<string, string>();
 
   constructor(
     private readonly backend: OverlayBackend,
@@ -55,27 +55,38 @@ export class OverlaySync {
   ) {}
 
   /** Starts the backend with the local lease, syncs once, then follows Node events. */
-  async start(local: OverlayNode): Promise<void> {
-    await this.backend.start(local);
+  async start(local: OverlayNode): Promise<OverlayStarted> {
+    const started = await this.backend.start(local);
     await this.backend.sync(this.peers());
     this.nodes.addHandlers({
       onAdd: () => this.schedule(10),
       onUpdate: (a, b) => {
-        const x = overlayNodeOf(a);
-        const y = overlayNodeOf(b);
-        const moved = x?.podCidr !== y?.podCidr || x?.underlayIp !== y?.underlayIp;
-        if (moved || x?.underlayMac !== y?.underlayMac) this.schedule(10);
+        if (leaseChanged(overlayNodeOf(a), overlayNodeOf(b))) this.schedule(10);
       },
       onDelete: () => this.schedule(10),
     });
+    return started;
   }
 
   peers(): OverlayNode[] {
     return this.nodes
       .list()
       .filter((n) => n.metadata.name !== this.self)
-      .map(overlayNodeOf)
+      .map((n) => this.leaseOf(n))
       .filter((n): n is OverlayNode => n !== undefined);
+  }
+
+  /** The Node's lease, logging once what of its annotations was ignored. */
+  private leaseOf(node: Node): OverlayNode | undefined {
+    const { lease, ignored } = parseLease(node);
+    const name = node.metadata.name ?? '';
+    const reasons = ignored.join('; ');
+    if (reasons && this.ignored.get(name) !== reasons) {
+      this.log('warn', `overlay: Node ${name}: ignored ${reasons}`);
+    }
+    if (reasons) this.ignored.set(name, reasons);
+    else this.ignored.delete(name);
+    return lease;
   }
 
   async close(): Promise<void> {

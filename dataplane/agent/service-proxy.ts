@@ -28,6 +28,8 @@ export interface ServiceProxySettings {
   syncPeriodMs?: number;
   /** Where /metrics and /healthz are served (inside the node's namespace); null: nowhere. */
   metrics?: { host: string; port: number } | null;
+  /** More Prometheus text for /metrics: the node's overlay metrics (overlay/metrics.ts). */
+  extraMetrics?: () => Promise<string>;
   /** Tests: kernel facilities for the proxier instead of the real tools. */
   iptables?: Iptables;
   conntrack?: Conntrack;
@@ -82,6 +84,7 @@ export class ServiceProxy {
       if (o.metrics) {
         server = await serveProxyMetrics(proxier, {
           ...o.metrics,
+          extraMetrics: o.extraMetrics,
           healthTimeoutMs: 2 * (o.syncPeriodMs ?? 30_000),
         });
       }

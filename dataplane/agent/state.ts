@@ -8,6 +8,7 @@
  *   pods/<uid>/<container>.pid     the container's process id (for people and `kdp cleanup`)
  *   pods/<uid>/<container>.log     the container's stdout and stderr
  *   workloads/kdp-workload.mjs     the built-in servers, bundled at start (workloads/bundle.ts)
+ *   subnet.env                     the node's lease as flannel's /run/flannel/subnet.env (overlay/subnet-env.ts)
  *
  * A pod's record is written before its namespace is created (an intent log): a namespace never
  * exists without a record that names it, so a crash at any point leaves nothing unaccounted for.
@@ -70,11 +71,13 @@ export class AgentState {
   readonly podsDir: string;
   readonly ipamFile: string;
   readonly workloadsDir: string;
+  readonly subnetEnvFile: string;
 
   constructor(readonly dir: string) {
     this.podsDir = join(dir, 'pods');
     this.ipamFile = join(dir, 'ipam.json');
     this.workloadsDir = join(dir, 'workloads');
+    this.subnetEnvFile = join(dir, 'subnet.env');
   }
 
   async init(): Promise<void> {

@@ -4,8 +4,8 @@
  * alone), stopped with SIGTERM (then SIGKILL) on close. How one agent process is spawned is an
  * AgentSpawner, so tests can supervise stand-ins; processAgentSpawner is the real one, per the
  * contract in the issue-3 brief: `nsenter --net=/run/netns/<node netns> -- node --import tsx
- * dataplane/agent/main.ts --cluster C --node N --socket S --state-dir D --overlay O --proxy-mode M
- * --cluster-cidr P`, output to a log file.
+ * dataplane/agent/main.ts --cluster C --node N --socket S --state-dir D --overlay O [--overlay-engine E]
+ * --proxy-mode M --cluster-cidr P`, output to a log file.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,8 @@ export interface AgentSpec {
   pidPath: string;
   /** Overlay backend by name (the topology's). */
   overlay: string;
+  /** The backend's engine (the topology's overlayEngine), passed as --overlay-engine when set. */
+  overlayEngine?: string;
   /** Service proxy mode (the topology's proxyMode). */
   proxyMode: string;
   /** The pod network (the topology's podCidr): the proxy masquerades ClusterIP traffic from outside it. */
@@ -89,6 +91,7 @@ export function agentCommand(spec: AgentSpec): string[] {
     spec.stateDir,
     '--overlay',
     spec.overlay,
+    ...(spec.overlayEngine ? ['--overlay-engine', spec.overlayEngine] : []),
     '--proxy-mode',
     spec.proxyMode,
     '--cluster-cidr',

@@ -242,6 +242,7 @@ export function startAgent(parts: ClusterParts, node: NodeRecord): SupervisedAge
       logPath: paths.agentLog(node.name),
       pidPath: paths.agentPid(node.name),
       overlay: topology.overlay,
+      overlayEngine: topology.overlayEngine,
       proxyMode: topology.proxyMode,
       clusterCidr: topology.podCidr,
     },

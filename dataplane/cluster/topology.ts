@@ -7,6 +7,7 @@
  */
 import { KdpError } from '../errors.ts';
 import { cidrsOverlap, isNetworkCidr, parseIpv4Cidr, subnetCount } from '../kernel/cidr.ts';
+import { overlayEngineProblem } from '../overlay/options.ts';
 import { TOPOLOGY_POD_NAMESPACE, podVethName } from './topology-names.ts';
 
 export const PROXY_MODES = ['iptables', 'ipvs', 'userspace', 'none'] as const;
@@ -50,6 +51,8 @@ export interface Topology {
   mtu: number;
   proxyMode: ProxyMode;
   overlay: OverlayBackend;
+  /** The overlay's engine (overlay/options.ts: udp's batched or baseline); absent: the backend's default. */
+  overlayEngine?: string;
   nodes: TopologyNode[];
 }
 
@@ -72,6 +75,7 @@ export interface TopologyInput {
   mtu?: number;
   proxyMode?: ProxyMode;
   overlay?: OverlayBackend;
+  overlayEngine?: string;
 }
 
 export const TOPOLOGY_DEFAULTS = {
@@ -86,9 +90,9 @@ export const TOPOLOGY_DEFAULTS = {
   mtu: 1500,
   proxyMode: 'iptables',
   overlay: 'host-gw',
-} as const satisfies Required<Omit<TopologyInput, 'nodes'>> & { nodes: number };
+} as const satisfies Required<Omit<TopologyInput, 'nodes' | 'overlayEngine'>> & { nodes: number };
 
-const TOP_LEVEL_FIELDS = new Set<string>([...Object.keys(TOPOLOGY_DEFAULTS)]);
+const TOP_LEVEL_FIELDS = new Set<string>([...Object.keys(TOPOLOGY_DEFAULTS), 'overlayEngine']);
 const NODE_FIELDS = new Set(['name', 'pods']);
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
@@ -263,6 +267,12 @@ export function resolveTopology(input: unknown = {}): Topology {
   const mtu = p.integer('mtu', get('mtu'), MIN_MTU, MAX_MTU);
   const proxyMode = p.oneOf('proxyMode', get('proxyMode'), PROXY_MODES);
   const overlay = p.oneOf('overlay', get('overlay'), OVERLAY_BACKENDS);
+  const overlayEngine = raw.overlayEngine;
+  if (overlayEngine !== undefined && typeof overlayEngine !== 'string')
+    p.add('overlayEngine', `must be an engine name, got ${show(overlayEngine)}`);
+  const engineProblem =
+    overlay && typeof overlayEngine === 'string' ? overlayEngineProblem(overlay, overlayEngine) : undefined;
+  if (engineProblem) p.add('overlayEngine', engineProblem);
 
   if (serviceCidr) {
     const prefix = parseIpv4Cidr(serviceCidr)!.prefix;
@@ -313,6 +323,7 @@ export function resolveTopology(input: unknown = {}): Topology {
     mtu: mtu!,
     proxyMode: proxyMode!,
     overlay: overlay!,
+    ...(typeof overlayEngine === 'string' ? { overlayEngine } : {}),
     nodes,
   };
 }

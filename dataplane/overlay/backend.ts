@@ -9,6 +9,8 @@
 import type { Kernel } from '../kernel/interfaces.ts';
 import { KdpError } from '../errors.ts';
 import { createHostGwBackend } from './backends/host-gw/host-gw.ts';
+import { createVxlanBackend } from './backends/vxlan/vxlan.ts';
+import { createUdpBackend, createUdpTsBackend } from './backends/udp/udp.ts';
 
 /**
  * The Node annotation where each node's agent publishes its uplink's MAC, as flanneld publishes
@@ -26,6 +28,10 @@ export interface OverlayNode {
   underlayIp: string;
   /** Its uplink's MAC (UNDERLAY_MAC_ANNOTATION), once its agent has published it. */
   underlayMac?: string;
+  /** The backend its agent runs (flannel.alpha.coreos.com/backend-type), once published. */
+  backendType?: string;
+  /** That backend's data (flannel.alpha.coreos.com/backend-data, parsed JSON), e.g. vxlan's VtepMAC. */
+  backendData?: unknown;
 }
 
 export interface OverlayLog {
@@ -39,25 +45,47 @@ export interface OverlayContext {
   netns: string;
   /** The node's uplink to the underlay inside `netns` (eth0). */
   uplink: string;
+  /** The cluster's pod network (flannel's Network), e.g. 10.244.0.0/16. */
+  clusterCidr: string;
+  /** Backend options from the cluster's configuration, e.g. { engine: 'baseline' } for udp. */
+  options?: Readonly<Record<string, string>>;
   log: OverlayLog;
+}
+
+/** What a started backend tells the agent to publish in its lease and to give its pods. */
+export interface OverlayStarted {
+  /** Published as flannel.alpha.coreos.com/backend-data (JSON); null when the backend has none. */
+  backendData: unknown;
+  /** The MTU pods must use: the uplink's MTU minus the encapsulation overhead (FLANNEL_MTU). */
+  podMtu: number;
 }
 
 export interface OverlayBackend {
   readonly name: string;
   /** Prepares the node for this backend (reads what exists, creates devices). Called once, first. */
-  start(local: OverlayNode, signal?: AbortSignal): Promise<void>;
+  start(local: OverlayNode, signal?: AbortSignal): Promise<OverlayStarted>;
   /**
    * Converges to exactly these peers (other nodes; the local node is never among them): adds what
    * is missing, changes what moved, removes what is no longer there. Idempotent; calls never overlap.
    */
   sync(peers: readonly OverlayNode[], signal?: AbortSignal): Promise<void>;
-  /** Stops background work; leaves what it programmed in place (see the header). Idempotent. */
+  /**
+   * Stops background work. Kernel state (routes, devices, entries) stays in place (see the header);
+   * a userspace engine's TUN device goes away with its process, as flannel's does. Idempotent.
+   */
   close(): Promise<void>;
+  /** Counters of a userspace engine (packets, bytes, drops by reason), for metrics; absent otherwise. */
+  counters?(): Record<string, number>;
 }
 
 export type OverlayBackendFactory = (ctx: OverlayContext) => OverlayBackend;
 
-const BACKENDS = new Map<string, OverlayBackendFactory>([['host-gw', createHostGwBackend]]);
+const BACKENDS = new Map<string, OverlayBackendFactory>([
+  ['host-gw', createHostGwBackend],
+  ['vxlan', createVxlanBackend],
+  ['udp', (ctx) => createUdpBackend(ctx)],
+  ['udp-ts', (ctx) => createUdpTsBackend(ctx)],
+]);
 
 /** Names of the backends this build has, for help texts and errors. */
 export function overlayBackendNames(): string[] {

@@ -21,6 +21,8 @@ export interface MetricsServerOptions {
   /** /healthz fails when a requested sync has waited longer than this; default 60 s (2 x 30 s). */
   healthTimeoutMs?: number;
   now?: () => number;
+  /** More Prometheus text served after the proxier's on /metrics (the agent's overlay metrics). */
+  extraMetrics?: () => Promise<string>;
 }
 
 export interface MetricsServer {
@@ -81,7 +83,7 @@ export function serveProxyMetrics(proxier: Proxier, opts: MetricsServerOptions):
     }
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/metrics') {
-      const text = await proxier.metrics.text();
+      const text = (await proxier.metrics.text()) + ((await opts.extraMetrics?.()) ?? '');
       res.writeHead(200, { 'content-type': proxier.metrics.contentType }).end(text);
     } else if (path === '/healthz') {
       const h = await proxyHealth(proxier, healthTimeoutMs, now());

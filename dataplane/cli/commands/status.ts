@@ -1,6 +1,6 @@
 /**
  * `kdp status`: a running cluster at a glance, from its apiserver and its supervisor: the nodes
- * (Ready, addresses, pod CIDR, agent process and restarts, last heartbeat), the pods (phase,
+ * (Ready, addresses, pod CIDR, overlay backend, agent process and restarts, last heartbeat), the pods (phase,
  * Ready, IP, node) and where the kubeconfig is. Exit 1 when the cluster is not running.
  */
 import { Command } from 'commander';
@@ -11,6 +11,7 @@ import { readJson } from '../../cluster/builder-state.ts';
 import { socketAnswers } from '../../cluster/builder.ts';
 import { NOT_RUNNING, runningSupervisor } from '../../cluster/supervisor-launch.ts';
 import { KdpError } from '../../errors.ts';
+import { LEASE_ANNOTATIONS } from '../../overlay/leases.ts';
 import type { SupervisorStatus } from '../../cluster/supervisor.ts';
 import { clusterClient, clusterName, runningClusterPaths, withNameOption } from '../cluster-access.ts';
 import { formatTable } from '../table.ts';
@@ -20,6 +21,8 @@ export interface NodeView {
   ready: boolean;
   internalIP?: string;
   podCIDR?: string;
+  /** The overlay backend its agent published (flannel's backend-type annotation). */
+  overlay?: string;
   /** Seconds since the agent's last heartbeat on the Ready condition. */
   heartbeatAgeSeconds?: number;
   agent?: AgentStatus;
@@ -79,6 +82,7 @@ export async function clusterStatus(cluster: string): Promise<StatusView> {
         ready: isNodeReady(n),
         internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address,
         podCIDR: n.spec?.podCIDR,
+        overlay: n.metadata.annotations?.[LEASE_ANNOTATIONS.backendType],
         heartbeatAgeSeconds: Number.isNaN(beat)
           ? undefined
           : Math.max(0, Math.round((Date.now() - beat) / 1000)),
@@ -119,12 +123,13 @@ export function statusText(s: StatusView): string {
   const lines = [`cluster ${s.cluster}: ${sup}`, `kubeconfig: ${s.kubeconfig}`, ''];
   lines.push(
     formatTable(
-      ['NODE', 'STATUS', 'INTERNAL-IP', 'POD-CIDR', 'HEARTBEAT', 'AGENT', 'PODS'],
+      ['NODE', 'STATUS', 'INTERNAL-IP', 'POD-CIDR', 'OVERLAY', 'HEARTBEAT', 'AGENT', 'PODS'],
       s.nodes.map((n) => [
         n.name,
         n.ready ? 'Ready' : 'NotReady',
         n.internalIP ?? '-',
         n.podCIDR ?? '-',
+        n.overlay ?? '-',
         n.heartbeatAgeSeconds === undefined ? '-' : `${n.heartbeatAgeSeconds}s ago`,
         agentText(n.agent),
         String(n.pods),

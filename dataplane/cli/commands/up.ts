@@ -26,6 +26,7 @@ interface Flags {
   topology?: string;
   proxyMode?: string;
   overlay?: string;
+  overlayEngine?: string;
   json?: boolean;
 }
 
@@ -35,6 +36,7 @@ const FLAG_OF: Record<string, string> = {
   podsPerNode: '--pods-per-node',
   proxyMode: '--proxy-mode',
   overlay: '--overlay',
+  overlayEngine: '--overlay-engine',
 };
 
 /** The topology the flags describe; problems become a usage error that names the flag. */
@@ -58,6 +60,7 @@ export function topologyFromFlags(flags: Flags): TopologyInput {
       proxyMode: flags.proxyMode,
       overlay: flags.overlay,
     }),
+    ...(flags.overlayEngine !== undefined ? { overlayEngine: flags.overlayEngine } : {}),
   };
   try {
     resolveTopology(input);
@@ -86,12 +89,14 @@ export function upCommand(): Command {
       '--proxy-mode <mode>',
       'service proxy on every node: iptables (default, nft backend), none; ipvs and userspace are not available yet',
     )
-    .option('--overlay <backend>', 'overlay backend: host-gw, vxlan, udp, udp-ts')
+    .option('--overlay <backend>', 'overlay backend: host-gw (default), vxlan, udp, udp-ts')
+    .option('--overlay-engine <engine>', "the udp backend's engine: batched (default) or baseline")
     .option('--json', 'print the result as JSON (no progress)')
     .addHelpText(
       'after',
       '\nExamples:\n  kdp up\n  kdp up --name lab --nodes 3 --pods-per-node 10\n' +
         '  kdp up --proxy-mode none          (Services without a proxy)\n' +
+        '  kdp up --overlay vxlan            (flannel.1 devices, VNI 1, port 8472)\n' +
         '  kubectl --kubeconfig "$(kdp kubeconfig)" get pods -o wide\n  kdp metrics node-1\n  kdp down',
     )
     .action(async (flags: Flags) => {

@@ -92,6 +92,8 @@ test("proxy flags take kube-proxy's durations; bad ones exit 2 before anything s
       ['--min-sync-period', 'soon'],
       ['--sync-period', '1s', '--min-sync-period', '2s'],
       ['--metrics-bind-address', '10249'],
+      ['--overlay-engine', 'baseline'],
+      ['--overlay', 'vxlan', '--overlay-engine', 'batched'],
     ]) {
       assert.equal(await runAgent([...base, ...bad]), 2, bad.join(' '));
     }

@@ -38,6 +38,14 @@ test('kdp up: bad values are usage errors that name the flag or the field of the
   assert.throws(() => topologyFromFlags({ podsPerNode: '-1' }), usage(/^--pods-per-node: /));
   assert.throws(() => topologyFromFlags({ name: 'Bad_Name' }), usage(/^--name: must be a DNS label/));
   assert.throws(() => topologyFromFlags({ overlay: 'gre' }), usage(/^--overlay: must be one of host-gw/));
+  assert.throws(
+    () => topologyFromFlags({ overlay: 'vxlan', overlayEngine: 'baseline' }),
+    usage(/^--overlay-engine: the vxlan backend has no engine option/),
+  );
+  assert.throws(
+    () => topologyFromFlags({ overlay: 'udp', overlayEngine: 'turbo' }),
+    usage(/^--overlay-engine: the udp backend's engine must be batched or baseline/),
+  );
   const file = join(mkdtempSync(join(tmpdir(), 'kdpt-')), 'topo.yaml');
   writeFileSync(file, 'mtu: 12\n');
   assert.throws(

@@ -89,13 +89,18 @@ test('the backend converges the node namespace and skips the kernel when nothing
     kernel,
     netns,
     uplink: 'eth0',
+    clusterCidr: '10.244.0.0/16',
     log: (level, message) => level === 'warn' && warnings.push(message),
   });
   const gwRoutes = async () =>
     (await kernel.routes.list(netns)).filter((r) => r.via).map((r) => `${r.dst} via ${r.via} dev ${r.dev}`);
 
   await assert.rejects(backend.sync([n2]), (e) => isKdpError(e, 'KDP_ERR_OVERLAY_NOT_STARTED'));
-  await backend.start(local);
+  assert.deepEqual(
+    await backend.start(local),
+    { backendData: null, podMtu: 1500 },
+    'no overhead: the uplink MTU',
+  );
   await backend.sync([n2, n3]);
   assert.deepEqual(await gwRoutes(), [
     '10.244.1.0/24 via 198.18.0.2 dev eth0',
@@ -160,7 +165,13 @@ test('the backend keeps peer entries with its routes, in the same plan', async (
   const kernel = new FakeKernel({ prefix: clusterPrefix(cluster) });
   await kernel.ops.apply(layout.plan);
   const netns = layout.nodes[0].netns;
-  const backend = createOverlayBackend('host-gw', { kernel, netns, uplink: 'eth0', log: () => {} });
+  const backend = createOverlayBackend('host-gw', {
+    kernel,
+    netns,
+    uplink: 'eth0',
+    clusterCidr: '10.244.0.0/16',
+    log: () => {},
+  });
   const entries = async () =>
     (await kernel.neighbours.list(netns)).map((n) => `${n.ip} ${n.lladdr} ${n.dev} ${n.state}`);
   const [p2, p3] = [
@@ -190,10 +201,21 @@ test('the backend keeps peer entries with its routes, in the same plan', async (
 test('the registry knows host-gw, takes new backends by name and names what it has for an unknown one', () => {
   assert.ok(overlayBackendNames().includes('host-gw'));
   const kernel = new FakeKernel({ prefix: 'kdp-x-' });
-  const fake = { name: 'test-fake', start: async () => {}, sync: async () => {}, close: async () => {} };
+  const fake = {
+    name: 'test-fake',
+    start: async () => ({ backendData: null, podMtu: 1500 }),
+    sync: async () => {},
+    close: async () => {},
+  };
   registerOverlayBackend('test-fake', () => fake);
   assert.equal(
-    createOverlayBackend('test-fake', { kernel, netns: 'kdp-x-n', uplink: 'eth0', log: () => {} }),
+    createOverlayBackend('test-fake', {
+      kernel,
+      netns: 'kdp-x-n',
+      uplink: 'eth0',
+      clusterCidr: '10.244.0.0/16',
+      log: () => {},
+    }),
     fake,
   );
   assert.throws(
@@ -201,7 +223,14 @@ test('the registry knows host-gw, takes new backends by name and names what it h
     (e) => isKdpError(e, 'KDP_ERR_OVERLAY_DUPLICATE'),
   );
   assert.throws(
-    () => createOverlayBackend('geneve', { kernel, netns: 'kdp-x-n', uplink: 'eth0', log: () => {} }),
+    () =>
+      createOverlayBackend('geneve', {
+        kernel,
+        netns: 'kdp-x-n',
+        uplink: 'eth0',
+        clusterCidr: '10.244.0.0/16',
+        log: () => {},
+      }),
     (e) => isKdpError(e, 'KDP_ERR_OVERLAY_UNKNOWN') && /host-gw/.test(e.message),
   );
 });

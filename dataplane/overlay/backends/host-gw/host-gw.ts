@@ -34,9 +34,13 @@ export function createHostGwBackend(ctx: OverlayContext): OverlayBackend {
     name: 'host-gw',
 
     async start(node) {
-      const addresses = await kernel.addresses.list(netns, uplink);
+      const [addresses, links] = await Promise.all([
+        kernel.addresses.list(netns, uplink),
+        kernel.links.list(netns),
+      ]);
       const own = addresses.find((a) => a.cidr.split('/')[0] === node.underlayIp) ?? addresses[0];
-      if (!own) {
+      const link = links.find((l) => l.name === uplink);
+      if (!own || !link) {
         throw new KdpError(
           'KDP_ERR_OVERLAY_NO_UPLINK_ADDRESS',
           `host-gw: ${uplink} in namespace ${netns} has no IPv4 address; the node's underlay must be configured first`,
@@ -51,6 +55,8 @@ export function createHostGwBackend(ctx: OverlayContext): OverlayBackend {
       local = node;
       uplinkCidr = own.cidr;
       current = await readCurrent(own.cidr);
+      // No encapsulation: pods get the uplink's whole MTU.
+      return { backendData: null, podMtu: link.mtu };
     },
 
     async sync(peers, signal) {
