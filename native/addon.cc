@@ -309,7 +309,7 @@ Napi::Value EngineProcess(const Napi::CallbackInfo& info) {
     Napi::Value gv = p.Get("gsoSize");
     size_t gsoSize = gv.IsUndefined() ? 0 : size_t(intField(p, "gsoSize", 0, 65535, where));
     if (gsoSize == 0 || len == 0) gsoSize = len ? len : 1;
-    if (len == 0) pushDrop(env, out, kdp::DropReason::Malformed);
+    if (len == 0) pushDrop(env, out, kdp::processFromUdp(src, pkt, 0, *routes, local).reason);
     for (size_t off = 0; off < len; off += gsoSize) {
       size_t segLen = len - off < gsoSize ? len - off : gsoSize;
       Decision d = kdp::processFromUdp(src, pkt + off, segLen, *routes, local);

@@ -319,7 +319,11 @@ class BatchedEngine : public Engine {
           if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len == 0) {
             Counters::add(counters_.udpRxPackets, 1);
             Counters::add(counters_.udpRxBytes, len);
-            counters_.drop(DropReason::Malformed);
+            // An empty datagram is judged like any other (a stranger's is unknown-peer, as in the
+            // baseline loop); a truncated one never came from a peer's engine.
+            bool truncated = msgs[i].msg_hdr.msg_flags & MSG_TRUNC;
+            counters_.drop(truncated ? DropReason::Malformed
+                                     : processFromUdp(src, data, 0, *routes, config_.local).reason);
             continue;
           }
           for (size_t off = 0; off < len; off += gsoSize) {
