@@ -1,6 +1,6 @@
 /**
  * The udp backend's engine in plain TypeScript ('udp-ts'): the same packet semantics as the native
- * engine (packet-core.ts) over Node's own I/O, one packet per read and per send. It is the
+ * engine (packet-core.ts) over Node's own I/O, one packet per read call and per send. It is the
  * reference the native engine is checked against and a debugging aid, as flannel calls its udp
  * backend; it is not meant to be fast.
  *
@@ -10,7 +10,8 @@
  * not wake (the read holds its own reference to the file), so the request keeps the process alive
  * and the device in existence after close, and even process.exit() then hangs, as Node joins the
  * pool's threads on the way out (tried on Node 20 with a FIFO: the process had to be killed). So
- * reads never block: one fs.read at a time; after a packet the next read follows at once,
+ * reads never block: one fs.read at a time, and after it returns a packet whatever else is queued
+ * is drained with readSync (up to DRAIN_LIMIT); after a packet the next read follows at once,
  * after EAGAIN it is retried with a short backoff (setImmediate a few times, then 1, 2, 4 ms). A
  * datagram arriving resets the backoff, since an answer from a local pod usually follows. close()
  * stops scheduling, waits for the read in flight (which cannot block) and only then closes the fd.
@@ -32,8 +33,15 @@ import { RouteTable } from './route-table.ts';
 /** Retries after EAGAIN: this many at setImmediate speed, then timers doubling up to MAX_IDLE_MS. */
 const IMMEDIATE_RETRIES = 4;
 const MAX_IDLE_MS = 4;
+/** Packets read synchronously after one asynchronous read, before yielding to the event loop. */
+const DRAIN_LIMIT = 64;
 /** Large enough for any packet the kernel may queue on a TUN (its MTU can be raised to 64 KiB). */
 const READ_BUFFER_SIZE = 65536;
+
+/** The batch-size histogram's bucket (EngineCounters.batchSizes): the power of two at or above n. */
+function batchBucket(n: number): string {
+  return n > 64 ? 'more' : String(2 ** Math.ceil(Math.log2(n)));
+}
 
 function emptyCounters(): EngineCounters {
   const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
@@ -129,6 +137,13 @@ export async function createTypeScriptEngine(options: EngineOptions): Promise<Ov
     else later = setTimeout(readOnce, Math.min(2 ** (idle - IMMEDIATE_RETRIES - 1), MAX_IDLE_MS));
   };
 
+  const fromTun = (n: number) => {
+    counters.tunRxPackets++;
+    counters.tunRxBytes += n;
+    // processFromTun copies what it forwards, so the read buffer is free for the next read.
+    handle(processFromTun(readBuffer.subarray(0, n), table, local));
+  };
+
   function readOnce() {
     soon = later = undefined;
     if (closed) return;
@@ -143,11 +158,22 @@ export async function createTypeScriptEngine(options: EngineOptions): Promise<Ov
           idle++;
         } else {
           idle = 0;
-          counters.tunRxPackets++;
-          counters.tunRxBytes += n;
-          counters.batchSizes['1'] = (counters.batchSizes['1'] ?? 0) + 1;
-          // processFromTun copies what it forwards, so the read buffer is free for the next read.
-          handle(processFromTun(readBuffer.subarray(0, n), table, local));
+          fromTun(n);
+          // Whatever else is queued is read at once, without a threadpool round trip per packet:
+          // the fd is non-blocking, so readSync returns EAGAIN when the queue is empty.
+          let batch = 1;
+          for (; batch < DRAIN_LIMIT && !closed; batch++) {
+            let more: number;
+            try {
+              more = fs.readSync(fd, readBuffer, 0, READ_BUFFER_SIZE, null);
+            } catch (e) {
+              if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') counters.drops['io-error']++;
+              break;
+            }
+            fromTun(more);
+          }
+          const bucket = batchBucket(batch);
+          counters.batchSizes[bucket] = (counters.batchSizes[bucket] ?? 0) + 1;
         }
         schedule();
       });
