@@ -8,15 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
-import { createAllocators } from '../../dataplane/api/allocators/index.ts';
-import { createDispatcher, type Dispatcher } from '../../dataplane/api/http/dispatch.ts';
-import { Registry } from '../../dataplane/api/registry/registry.ts';
-import { createStrategies } from '../../dataplane/api/registry/strategies/index.ts';
 import { matchRequirements, parseLabelSelector } from '../../dataplane/api/selectors.ts';
 import type { PersistOp } from '../../dataplane/api/store/persistence.ts';
 import { SqlitePersistence, type SqliteSynchronous } from '../../dataplane/api/store/sqlite.ts';
 import { Store } from '../../dataplane/api/store/store.ts';
-import type { KubeObject } from '../../dataplane/api/types.ts';
+import { dispatcherCreateOp, service, storeCreateOp } from './hot-paths.ts';
 
 export interface MicroResult {
   name: string;
@@ -30,19 +26,6 @@ export interface MicroResult {
 
 const GROUP = 16;
 
-function service(name: string, app = 'web'): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default', uid: `uid-${name}`, labels: { app, tier: 'frontend' } },
-    spec: {
-      selector: { app },
-      ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }],
-      clusterIP: '10.96.0.10',
-    },
-  };
-}
-
 /** A temp dir per task, removed when the task's iterations end. */
 function tempFile(): { file: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'kdp-bench-micro-'));
@@ -52,9 +35,7 @@ function tempFile(): { file: string; remove(): void } {
 function addStoreTasks(bench: Bench): void {
   let store: Store;
   let n = 0;
-  bench.add('Store.create (memory)', () => void store.create('services', service(`s-${n++}`)), {
-    beforeAll: () => void (store = new Store()),
-  });
+  bench.add('Store.create (memory)', storeCreateOp());
   let flip = false;
   bench.add(
     'Store.update (memory)',
@@ -109,46 +90,6 @@ function addCommitTasks(bench: Bench): void {
   }
 }
 
-function addDispatcherTask(bench: Bench): void {
-  let dispatch: Dispatcher;
-  let n = 0;
-  const query = new URLSearchParams();
-  bench.add(
-    'dispatcher create Service (bytes in, no HTTP)',
-    () => {
-      const i = n++;
-      const body = Buffer.from(
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Service',
-          metadata: { name: `d-${i}`, labels: { app: `app-${i % 100}` } },
-          spec: { selector: { app: `app-${i % 100}` }, ports: [{ port: 80, targetPort: 8080 }] },
-        }),
-      );
-      const r = dispatch({
-        method: 'POST',
-        path: '/api/v1/namespaces/default/services',
-        query,
-        contentType: 'application/json',
-        body,
-      });
-      if (r.kind !== 'object' || r.status !== 201) throw new Error(`create: ${JSON.stringify(r)}`);
-    },
-    {
-      beforeAll: () => {
-        const store = new Store();
-        // A /12 has room for every iteration tinybench may run.
-        const allocators = createAllocators({
-          serviceCIDR: '10.96.0.0/12',
-          nodePortRange: { first: 30000, last: 32767 },
-        });
-        dispatch = createDispatcher(new Registry(store, createStrategies(), allocators));
-        store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-      },
-    },
-  );
-}
-
 function addSelectorTasks(bench: Bench): void {
   const labels = {
     app: 'web',
@@ -174,7 +115,7 @@ export async function runMicro(opts: { timeMs: number }): Promise<MicroResult[]>
   const bench = new Bench({ time: opts.timeMs, warmupTime: Math.min(100, opts.timeMs), throws: true });
   addStoreTasks(bench);
   addCommitTasks(bench);
-  addDispatcherTask(bench);
+  bench.add('dispatcher create Service (bytes in, no HTTP)', dispatcherCreateOp());
   addSelectorTasks(bench);
   await bench.run();
   return bench.tasks.map((task) => {

@@ -45,5 +45,12 @@ export interface ControlWorkload {
   needsRoot: boolean;
   /** The parameter sets to run, e.g. [{ services: 1000 }, { services: 5000 }]; smaller when quick. */
   variants(quick: boolean): Array<Record<string, string | number>>;
+  /**
+   * Optional: whether one variant needs root, when only some do (sync-* on FakeIptables, for the
+   * smoke suite, next to the real kernel's variants); without it every variant needs `needsRoot`.
+   */
+  variantNeedsRoot?(variant: Record<string, string | number>): boolean;
+  /** Optional: why it cannot run on this host (a tool missing): its cells are skipped with this reason. */
+  unavailable?(): string | undefined;
   setup(axes: CellAxes, options: SetupOptions): Promise<WorkloadInstance>;
 }

@@ -8,6 +8,7 @@ import { describeError, isKdpError } from '../errors.ts';
 import { KUBERNETES_VERSION, kdpVersion } from '../version.ts';
 import { apiserverCommand } from './commands/apiserver.ts';
 import { applyCommand } from './commands/apply.ts';
+import { benchCommand } from './commands/bench.ts';
 import { cleanupCommand } from './commands/cleanup.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { downCommand } from './commands/down.ts';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
     metricsCommand(),
     runCommand(),
     doctorCommand(),
+    benchCommand(),
   ];
   for (const cmd of [...clusterCommands, ...workCommands]) program.addCommand(cmd);
   program.addCommand(versionCommand());

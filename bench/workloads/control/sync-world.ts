@@ -1,105 +1,40 @@
 /**
- * What the iptables sync benchmark drives: kdp's in-process apiserver holding N Services x E
- * endpoints (created directly, as the EndpointSlice controller would publish them, with no pods),
- * a Node for the proxier, throwaway node namespaces (kdp-bench<pid>-*), and an IptablesProxier
- * fed through runProxier like an agent's, instrumented to record every sync: when it started and
- * ended, when its iptables-restore returned (the rules are in the kernel then), what it wrote, and
- * the last-change-trigger-times it carried. With `fake` the same runs on FakeIptables (no root),
- * for the benchmark's own smoke test.
+ * What the iptables sync workloads (proxy-sync.ts) drive: kdp's in-process apiserver holding N
+ * Services x E endpoints (created directly, as the EndpointSlice controller would publish them,
+ * with no pods), a Node for the proxier, throwaway node namespaces (kdp-bench<pid>w<n>-*: a prefix
+ * per world, as the matrix keeps several worlds at once and each removes its own), and
+ * TimedProxiers fed through runProxier like an agent's. With `fake` the same runs on FakeIptables
+ * (no root), for the smoke suite.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiServer } from '../../dataplane/api/apiserver.ts';
+import { ApiServer } from '../../../dataplane/api/apiserver.ts';
 import {
   ANNOTATION_LAST_CHANGE_TRIGGER_TIME,
   LABEL_SERVICE_NAME,
   type EndpointSlice,
   type Node,
   type Service,
-} from '../../dataplane/api/types.ts';
-import { connect } from '../../dataplane/client/index.ts';
-import type { ApiClient } from '../../dataplane/client/interface.ts';
-import { ipv4ToNumber, numberToIpv4 } from '../../dataplane/kernel/cidr.ts';
-import { createConntrack } from '../../dataplane/kernel/conntrack/conntrack.ts';
-import type { Conntrack } from '../../dataplane/kernel/conntrack/interface.ts';
-import { createIproute2Kernel } from '../../dataplane/kernel/iproute2/kernel.ts';
-import type { Iptables } from '../../dataplane/kernel/iptables/interface.ts';
-import { createIptables } from '../../dataplane/kernel/iptables/iptables.ts';
-import type { IptablesBackend, RestoreOptions } from '../../dataplane/kernel/iptables/types.ts';
-import { FakeConntrack } from '../../dataplane/kernel/testing/fake-conntrack.ts';
-import { FakeIptables } from '../../dataplane/kernel/testing/fake-iptables.ts';
-import { IptablesProxier } from '../../dataplane/proxy/iptables/proxier.ts';
-import type { IptablesEndpoint, IptablesServicePort } from '../../dataplane/proxy/iptables/model.ts';
-import type { SyncReport, SyncState } from '../../dataplane/proxy/proxier.ts';
-import { runProxier, type RunningProxier } from '../../dataplane/proxy/wire.ts';
+} from '../../../dataplane/api/types.ts';
+import { connect } from '../../../dataplane/client/index.ts';
+import type { ApiClient } from '../../../dataplane/client/interface.ts';
+import { ipv4ToNumber, numberToIpv4 } from '../../../dataplane/kernel/cidr.ts';
+import { createConntrack } from '../../../dataplane/kernel/conntrack/conntrack.ts';
+import type { Conntrack } from '../../../dataplane/kernel/conntrack/interface.ts';
+import { createIproute2Kernel } from '../../../dataplane/kernel/iproute2/kernel.ts';
+import type { Iptables } from '../../../dataplane/kernel/iptables/interface.ts';
+import { createIptables } from '../../../dataplane/kernel/iptables/iptables.ts';
+import type { IptablesBackend } from '../../../dataplane/kernel/iptables/types.ts';
+import { FakeConntrack } from '../../../dataplane/kernel/testing/fake-conntrack.ts';
+import { FakeIptables } from '../../../dataplane/kernel/testing/fake-iptables.ts';
+import { runProxier, type RunningProxier } from '../../../dataplane/proxy/wire.ts';
+import { timedIptables, TimedProxier } from './timed-proxier.ts';
 
 export const NODE = 'bench-node';
 /** Endpoint addresses come from here; it is also the proxier's cluster CIDR. */
 export const POD_NETWORK = '10.128.0.0/9';
 const FIRST_ENDPOINT = ipv4ToNumber('10.128.0.1');
-
-export interface SyncRecord {
-  kind: 'full' | 'partial';
-  /** performance.now() based epoch ms, for durations. */
-  startedAt: number;
-  endedAt: number;
-  /** Date.now() at the end, the clock last-change-trigger-times are on. */
-  endedWall: number;
-  /** When the sync's iptables-restore returned (rules in the kernel); undefined if it wrote nothing. */
-  restoredAt?: number;
-  payloadBytes: number;
-  /** The restore text, kept for the raw baseline of the same rules. */
-  payload?: string;
-  triggerTimes: number[];
-}
-
-/** An IptablesProxier that records each sync. */
-export class TimedProxier extends IptablesProxier {
-  readonly syncs: SyncRecord[] = [];
-  private waiters: ((r: SyncRecord) => void)[] = [];
-  restoredAt?: number;
-
-  protected override async syncRules(
-    state: SyncState<IptablesServicePort, IptablesEndpoint>,
-  ): Promise<SyncReport> {
-    const startedAt = performance.timeOrigin + performance.now();
-    this.restoredAt = undefined;
-    const report = await super.syncRules(state);
-    const w = this.lastWrite!;
-    const r: SyncRecord = {
-      kind: w.kind,
-      startedAt,
-      endedAt: performance.timeOrigin + performance.now(),
-      endedWall: Date.now(),
-      restoredAt: this.restoredAt,
-      payloadBytes: w.payload?.text.length ?? 0,
-      payload: w.payload?.text,
-      triggerTimes: [...state.triggerTimes.values()].flat(),
-    };
-    this.syncs.push(r);
-    for (const resolve of this.waiters.splice(0)) resolve(r);
-    return report;
-  }
-
-  /** The next sync to end. */
-  nextSync(): Promise<SyncRecord> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
-
-/** An Iptables that tells when each restore returned. */
-function timedIptables(inner: Iptables, onRestored: () => void): Iptables {
-  return new Proxy(inner, {
-    get(target, key, receiver) {
-      if (key !== 'restore') return Reflect.get(target, key, receiver) as unknown;
-      return async (ns: string, payload: string, options?: RestoreOptions) => {
-        await target.restore(ns, payload, options);
-        onRestored();
-      };
-    },
-  });
-}
 
 export interface SyncWorldOptions {
   services: number;
@@ -111,8 +46,10 @@ export interface SyncWorldOptions {
   rereadForeignRules?: boolean;
 }
 
+let worlds = 0;
+
 export class SyncWorld {
-  readonly prefix = `kdp-bench${process.pid}-`;
+  readonly prefix = `kdp-bench${process.pid}w${++worlds}-`;
   private readonly kernel = createIproute2Kernel({ prefix: this.prefix });
   private readonly fakeIptables?: FakeIptables;
   private readonly fakeConntrack?: FakeConntrack;
