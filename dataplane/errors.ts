@@ -7,7 +7,11 @@ export class KdpError extends Error {
   readonly code: string;
   readonly details?: Record<string, unknown>;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: string,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'KdpError';
     this.code = code;
@@ -33,4 +37,29 @@ export function describeError(err: unknown): string {
     }
   }
   return parts.join(': caused by: ');
+}
+
+/**
+ * Runs every step of a clean-up even when some fail (a half-built cluster must still be taken
+ * apart as far as it goes), then throws one KDP_ERR_CLEANUP naming every failure, the first as
+ * its cause.
+ */
+export class CleanupSteps {
+  private readonly failures: unknown[] = [];
+
+  async attempt(step: () => unknown): Promise<void> {
+    try {
+      await step();
+    } catch (e) {
+      this.failures.push(e);
+    }
+  }
+
+  /** Throws when any step failed; `what` says what was being cleaned up ("removing node n1"). */
+  finish(what: string): void {
+    if (this.failures.length === 0) return;
+    throw new KdpError('KDP_ERR_CLEANUP', `${what}: ${this.failures.map(describeError).join('; ')}`, {
+      cause: this.failures[0],
+    });
+  }
 }

@@ -20,7 +20,7 @@ import { runMicro } from './micro.ts';
 import { type ApiserverBenchResult, type CpuCost, markdown } from './report.ts';
 import { type BenchServer, startBenchServer } from './server.ts';
 import { threadCpuMs } from './stats.ts';
-import { APPS, createServices, listLatency, watchDelivery } from './workloads.ts';
+import { APPS, createNamespace, createServices, listLatency, watchDelivery } from './workloads.ts';
 
 interface Sizes {
   creates: number;
@@ -83,11 +83,6 @@ async function withCpu<T>(
     clientUsPerOp: client * (1000 / n),
   };
   return { ...r, cpu };
-}
-
-async function createNamespace(client: BenchClient, name: string): Promise<void> {
-  const body = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  await client.json('POST', '/api/v1/namespaces', 201, body);
 }
 
 /** Creates on a fresh server after a warm-up in another namespace; returns the server still running. */

@@ -206,3 +206,9 @@ export async function watchDelivery(
     latency: summarize(Array.from(latencies)),
   };
 }
+
+/** Creates a Namespace through the API (the create workloads write into fresh ones). */
+export async function createNamespace(client: BenchClient, name: string): Promise<void> {
+  const body = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  await client.json('POST', '/api/v1/namespaces', 201, body);
+}

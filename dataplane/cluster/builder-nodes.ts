@@ -14,7 +14,7 @@ import { AgentState } from '../agent/state.ts';
 import { isApiError } from '../api/errors.ts';
 import type { Node, Pod } from '../api/types.ts';
 import type { ApiClient } from '../client/interface.ts';
-import { describeError, KdpError } from '../errors.ts';
+import { CleanupSteps, describeError, KdpError } from '../errors.ts';
 import { parseIpv4Cidr, subnetCount } from '../kernel/cidr.ts';
 import { NetworkPlan } from '../kernel/plan.ts';
 import { addNodeToPlan } from './builder-plan.ts';
@@ -156,14 +156,8 @@ async function drain(client: ApiClient, node: string, options: RemoveNodeOptions
  * the node never got as far as a pod CIDR. Every step is attempted; the first failure is thrown.
  */
 async function dismantle(parts: ClusterParts, name: string, record: NodeRecord | undefined): Promise<void> {
-  const failures: unknown[] = [];
-  const attempt = async (fn: () => unknown) => {
-    try {
-      await fn();
-    } catch (e) {
-      failures.push(e);
-    }
-  };
+  const steps = new CleanupSteps();
+  const attempt = (fn: () => unknown) => steps.attempt(fn);
   const { kernel, paths, topology } = parts;
   const client = parts.client!;
   const agent = parts.agents.get(name);
@@ -211,11 +205,5 @@ async function dismantle(parts: ClusterParts, name: string, record: NodeRecord |
   parts.nodes = parts.nodes.filter((n) => n.name !== name);
   parts.topology = { ...topology, nodes: topology.nodes.filter((n) => n.name !== name) };
   await attempt(() => writeRecord(parts));
-  if (failures.length > 0) {
-    throw new KdpError(
-      'KDP_ERR_CLEANUP',
-      `removing node ${name}: ${failures.map(describeError).join('; ')}`,
-      { cause: failures[0] },
-    );
-  }
+  steps.finish(`removing node ${name}`);
 }

@@ -15,7 +15,7 @@ import { connect } from '../client/index.ts';
 import type { ApiClient } from '../client/interface.ts';
 import type { Logger } from '../controllers/controller.ts';
 import { type RunningControllers, startControllers } from '../controllers/manager.ts';
-import { KdpError, describeError } from '../errors.ts';
+import { CleanupSteps, KdpError, describeError } from '../errors.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import { createIproute2Kernel } from '../kernel/iproute2/kernel.ts';
 import { ANY_HOST, checkProxyMode } from '../proxy/modes.ts';
@@ -357,14 +357,8 @@ function withAgentTrouble(parts: ClusterParts, e: unknown): unknown {
  * apiserver, the cluster's namespaces and its state files. Safe on a partly built cluster.
  */
 export async function teardown(parts: ClusterParts): Promise<void> {
-  const failures: unknown[] = [];
-  const attempt = async (fn: () => unknown) => {
-    try {
-      await fn();
-    } catch (e) {
-      failures.push(e);
-    }
-  };
+  const steps = new CleanupSteps();
+  const attempt = (fn: () => unknown) => steps.attempt(fn);
   await Promise.all([...parts.agents.values()].map((a) => attempt(() => a.stop())));
   const { cluster } = parts.topology;
   const prefix = clusterPrefix(cluster);
@@ -388,13 +382,5 @@ export async function teardown(parts: ClusterParts): Promise<void> {
   for (const f of [p.socket, p.kubeconfig, p.record, `${p.dir}/nodes`])
     rmSync(f, { recursive: true, force: true });
   if (parts.ownsStateDir) rmSync(p.dir, { recursive: true, force: true });
-  if (failures.length > 0) {
-    throw new KdpError(
-      'KDP_ERR_CLEANUP',
-      `tearing down cluster "${cluster}": ${failures.map(describeError).join('; ')}`,
-      {
-        cause: failures[0],
-      },
-    );
-  }
+  steps.finish(`tearing down cluster "${cluster}"`);
 }

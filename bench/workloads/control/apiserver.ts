@@ -12,7 +12,7 @@
 import { KdpError } from '../../../dataplane/errors.ts';
 import { BenchClient } from '../../apiserver/http-client.ts';
 import { startBenchServer } from '../../apiserver/server.ts';
-import { createServices, watchDelivery } from '../../apiserver/workloads.ts';
+import { createNamespace, createServices, watchDelivery } from '../../apiserver/workloads.ts';
 import type { ControlWorkload, TrialValue, WorkloadInstance } from '../../lib/workload.ts';
 
 const SIZES = {
@@ -20,11 +20,6 @@ const SIZES = {
   full: { creates: 10_000, warmup: 1000, watchers: 100, events: 1000, watchWarmup: 100 },
 };
 const CONCURRENCY = 64;
-
-async function createNamespace(client: BenchClient, name: string): Promise<void> {
-  const body = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  await client.json('POST', '/api/v1/namespaces', 201, body);
-}
 
 export const apiserverWorkload: ControlWorkload = {
   name: 'apiserver',

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { seededRandom } from '../../../bench/lib/stats.ts';
 
 const KDP = join(import.meta.dirname, '..', '..', '..', 'bin', 'kdp');
 const SERVICES = '/api/v1/namespaces/default/services';
@@ -203,18 +204,6 @@ class Workload {
   }
 }
 
-/** A small seeded generator (mulberry32), so a failing round can be replayed from its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test(
   'every acknowledged write survives kill -9 of kdp apiserver, and RVs keep increasing',
   { timeout: 240_000 },
@@ -227,7 +216,7 @@ test(
     });
     const seed = Number(process.env.KDP_DURABILITY_SEED ?? Date.now() % 1_000_000);
     t.diagnostic(`seed ${seed} (KDP_DURABILITY_SEED=${seed} reuses the kill points and the write mix)`);
-    const rand = seeded(seed);
+    const rand = seededRandom(seed);
     const work = new Workload(rand);
 
     running = await startApiserver(dir);
