@@ -1,6 +1,7 @@
 // What both native engines share: configuration, counters (atomics the JS thread reads while the
 // loop runs), offload status, the route table reference, and the lifecycle (fds, threads, close).
 #pragma once
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -92,6 +93,14 @@ class Engine {
   std::vector<int> ownedFds_;  // any further fds an engine opens (its epoll sets), closed by close()
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
+
+  // Starts a loop thread named kdp-<what> (at most 15 characters), so `top -H` and leak checks in
+  // /proc/<pid>/task can tell the engine's threads from Node's. Named from here, before this returns.
+  template <typename F>
+  void startThread(const char* name, F&& loop) {
+    threads_.emplace_back(std::forward<F>(loop));
+    pthread_setname_np(threads_.back().native_handle(), name);
+  }
 
  private:
   std::mutex closeMutex_;

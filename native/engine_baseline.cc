@@ -27,7 +27,7 @@ class BaselineEngine : public Engine {
       close();
       throw;
     }
-    threads_.emplace_back([this] { run(); });
+    startThread("kdp-baseline", [this] { run(); });
   }
   ~BaselineEngine() override { close(); }
 

@@ -50,8 +50,8 @@ class BatchedEngine : public Engine {
       close();
       throw;
     }
-    threads_.emplace_back([this] { tunLoop(); });
-    threads_.emplace_back([this] { udpLoop(); });
+    startThread("kdp-tun", [this] { tunLoop(); });
+    startThread("kdp-udp", [this] { udpLoop(); });
   }
   ~BatchedEngine() override { close(); }
 

@@ -25,10 +25,10 @@ export interface EngineSide {
 }
 
 export interface CloseReport {
-  fdsBefore: number;
-  fdsAfter: number;
-  threadsBefore: number;
-  threadsAfter: number;
+  /** TUN, socket, eventfd and epoll fds opened since the engine was created and still open. */
+  fdsLeft: string[];
+  /** The engine's threads (kdp-*) still running, as "tid name". */
+  threadsLeft: string[];
   tunGone: boolean;
   counters: EngineCounters;
 }
@@ -166,7 +166,15 @@ export async function startEngine(
   );
   const child = new EngineChild(proc);
   try {
-    const ready = await child.next<{ ready: boolean; status: NativeEngineStatus }>();
+    const ready = await child.next<{ ready: boolean; status: NativeEngineStatus; engineThreads: string[] }>();
+    // The leak check after close looks for threads by name: they must carry it.
+    const names = ready.engineThreads.map((t) => t.split(' ')[1]).sort();
+    const expected = side.mode === 'baseline' ? ['kdp-baseline'] : ['kdp-tun', 'kdp-udp'];
+    if (JSON.stringify(names) !== JSON.stringify(expected)) {
+      throw new Error(
+        `engine threads ${JSON.stringify(ready.engineThreads)}, expected ${expected.join(', ')}`,
+      );
+    }
     return { child, status: ready.status };
   } catch (e) {
     child.kill();
