@@ -1,6 +1,7 @@
 /**
  * The net.* sysctls of one fake namespace, with the defaults a fresh namespace has on the
- * kernels kdp runs on, per-link net.ipv4.conf.<link>.* keys that come and go with the link, and
+ * kernels kdp runs on, per-link net.ipv4.conf.<link>.* and net.ipv6.conf.<link>.disable_ipv6 keys
+ * that come and go with the link, and
  * the one coupling kdp relies on: net.ipv4.ip_forward switches forwarding on every interface
  * (all, default, each link) as the kernel does. A key the namespace does not have is refused
  * like the kernel's /proc/sys refuses it; tests add keys (ipvs, conntrack, ...) by constructor.
@@ -15,8 +16,6 @@ const GLOBAL_DEFAULTS: Record<string, string> = {
   'net.bridge.bridge-nf-call-iptables': '1',
   'net.bridge.bridge-nf-call-ip6tables': '1',
   'net.ipv6.conf.all.forwarding': '0',
-  'net.ipv6.conf.all.disable_ipv6': '0',
-  'net.ipv6.conf.default.disable_ipv6': '0',
 };
 
 /** Per-interface IPv4 keys, present for all, default and every link. */
@@ -29,8 +28,29 @@ const CONF_DEFAULTS: Record<string, string> = {
   accept_local: '0',
 };
 
-function confKey(link: string, name: string): string {
-  return `net.ipv4.conf.${link.replaceAll('.', '/')}.${name}`;
+/** Per-interface IPv6 keys (the few kdp touches), present for all, default and every link. */
+const CONF6_DEFAULTS: Record<string, string> = {
+  disable_ipv6: '0',
+};
+
+function confKey(link: string, name: string, family: 'ipv4' | 'ipv6' = 'ipv4'): string {
+  return `net.${family}.conf.${link.replaceAll('.', '/')}.${name}`;
+}
+
+/** Every per-interface key of `link`, with the `default` interface's key it starts from. */
+function linkKeys(link: string): Array<[key: string, fromKey: string, fallback: string]> {
+  return [
+    ...Object.entries(CONF_DEFAULTS).map(([name, v]): [string, string, string] => [
+      confKey(link, name),
+      confKey('default', name),
+      v,
+    ]),
+    ...Object.entries(CONF6_DEFAULTS).map(([name, v]): [string, string, string] => [
+      confKey(link, name, 'ipv6'),
+      confKey('default', name, 'ipv6'),
+      v,
+    ]),
+  ];
 }
 
 export class FakeSysctls {
@@ -39,19 +59,17 @@ export class FakeSysctls {
   constructor(extra: Readonly<Record<string, string>> = {}) {
     for (const [k, v] of Object.entries({ ...GLOBAL_DEFAULTS, ...extra })) this.values.set(k, v);
     for (const link of ['all', 'default']) {
-      for (const [name, v] of Object.entries(CONF_DEFAULTS)) this.values.set(confKey(link, name), v);
+      for (const [key, , v] of linkKeys(link)) this.values.set(key, v);
     }
   }
 
   /** A new link takes the `default` interface's values. */
   addLink(link: string): void {
-    for (const name of Object.keys(CONF_DEFAULTS)) {
-      this.values.set(confKey(link, name), this.values.get(confKey('default', name)) ?? CONF_DEFAULTS[name]);
-    }
+    for (const [key, from, v] of linkKeys(link)) this.values.set(key, this.values.get(from) ?? v);
   }
 
   removeLink(link: string): void {
-    for (const name of Object.keys(CONF_DEFAULTS)) this.values.delete(confKey(link, name));
+    for (const [key] of linkKeys(link)) this.values.delete(key);
   }
 
   get(key: string, operation: string, namespace: string): string {

@@ -145,9 +145,12 @@ function udpBackend(name: string, ctx: OverlayContext, engineFactory: EngineFact
         // As flannel configures flannel0: the whole cluster network routes into the TUN, while
         // cni0's more specific /24 keeps this node's own pods local. The ICMP errors the engine
         // writes into the TUN come from cni0's address, which the kernel drops as a martian
-        // (a local source arriving from outside) unless the TUN may accept local sources.
+        // (a local source arriving from outside) unless the TUN may accept local sources. The
+        // overlay is IPv4: without IPv6 on the TUN, the kernel sends no router solicitations or
+        // MLD reports into it, which the engine would count as malformed drops.
         const plan = new NetworkPlan()
           .setSysctl(netns, `net.ipv4.conf.${UDP_TUN_NAME}.accept_local`, '1')
+          .setSysctl(netns, `net.ipv6.conf.${UDP_TUN_NAME}.disable_ipv6`, '1')
           .setLink(netns, UDP_TUN_NAME, { mtu, up: true })
           .addAddress(netns, UDP_TUN_NAME, address);
         await kernel.ops.apply(plan, { signal });
