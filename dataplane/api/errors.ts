@@ -55,7 +55,13 @@ export interface ApiErrorTarget {
 export class ApiError extends KdpError {
   readonly status: Status;
 
-  constructor(reason: StatusReason, message: string, target: ApiErrorTarget = {}, causes?: StatusCause[], cause?: unknown) {
+  constructor(
+    reason: StatusReason,
+    message: string,
+    target: ApiErrorTarget = {},
+    causes?: StatusCause[],
+    cause?: unknown,
+  ) {
     super(`KDP_ERR_API_${reason.toUpperCase()}`, message, { cause });
     this.name = 'ApiError';
     const details =

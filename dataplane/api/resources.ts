@@ -49,7 +49,11 @@ export const RESOURCES: readonly ResourceInfo[] = [
     subresources: ['status'],
     fieldSelectors: ['status.phase'],
   }),
-  r('', 'nodes', 'Node', false, { shortNames: ['no'], subresources: ['status'], fieldSelectors: ['spec.unschedulable'] }),
+  r('', 'nodes', 'Node', false, {
+    shortNames: ['no'],
+    subresources: ['status'],
+    fieldSelectors: ['spec.unschedulable'],
+  }),
   r('', 'pods', 'Pod', true, {
     shortNames: ['po'],
     subresources: ['status'],

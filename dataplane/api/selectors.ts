@@ -69,12 +69,16 @@ export function parseLabelSelector(s: string | undefined | null): Requirement[] 
       };
     }
     if (term.startsWith('!')) return { key: checkKey(term.slice(1).trim(), term), op: '!exists' };
-    if (/\s/.test(term) || /[<>]/.test(term)) throw new SelectorError(`unable to parse requirement "${term}"`);
+    if (/\s/.test(term) || /[<>]/.test(term))
+      throw new SelectorError(`unable to parse requirement "${term}"`);
     return { key: checkKey(term, term), op: 'exists' };
   });
 }
 
-export function matchRequirements(reqs: readonly Requirement[], labels: Record<string, string> | undefined): boolean {
+export function matchRequirements(
+  reqs: readonly Requirement[],
+  labels: Record<string, string> | undefined,
+): boolean {
   const l = labels ?? {};
   for (const r of reqs) {
     const has = Object.prototype.hasOwnProperty.call(l, r.key);
@@ -117,7 +121,10 @@ export function labelSelectorRequirements(sel: LabelSelector | undefined): Requi
   return reqs;
 }
 
-export function selectorMatches(sel: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
+export function selectorMatches(
+  sel: LabelSelector | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   return matchRequirements(labelSelectorRequirements(sel), labels);
 }
 
@@ -136,7 +143,10 @@ export interface FieldRequirement {
   value: string;
 }
 
-export function parseFieldSelector(s: string | undefined | null, allowed: readonly string[]): FieldRequirement[] {
+export function parseFieldSelector(
+  s: string | undefined | null,
+  allowed: readonly string[],
+): FieldRequirement[] {
   if (!s) return [];
   return splitTerms(s).map((term) => {
     const m = /^([^=!]+?)\s*(==|=|!=)\s*(.*)$/.exec(term);

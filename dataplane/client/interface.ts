@@ -63,7 +63,11 @@ export interface ResourceClient<T extends KubeObject = KubeObject> {
   create(obj: T, opts?: { namespace?: string; dryRun?: boolean }): Promise<T>;
   update(obj: T): Promise<T>;
   updateStatus(obj: T): Promise<T>;
-  patch(name: string, patch: unknown, opts?: { namespace?: string; type?: PatchKind; subresource?: 'status' | 'scale' }): Promise<T>;
+  patch(
+    name: string,
+    patch: unknown,
+    opts?: { namespace?: string; type?: PatchKind; subresource?: 'status' | 'scale' },
+  ): Promise<T>;
   delete(name: string, opts?: DeleteOpts): Promise<T | undefined>;
   watch(opts: WatchOpts, onEvent: (ev: WatchEvent<T>) => void): Promise<void>;
 }

@@ -39,10 +39,12 @@ export function validateObjectMeta(info: ResourceInfo, obj: KubeObject): StatusC
       for (const [k, v] of Object.entries(m.annotations)) {
         const ke = labelKey(k);
         if (ke) add('metadata.annotations', 'FieldValueInvalid', `Invalid value: "${k}": ${ke}`);
-        if (typeof v !== 'string') add(`metadata.annotations`, 'FieldValueInvalid', `Invalid value: "${k}": value must be a string`);
+        if (typeof v !== 'string')
+          add(`metadata.annotations`, 'FieldValueInvalid', `Invalid value: "${k}": value must be a string`);
         else size += k.length + v.length;
       }
-      if (size > 256 * 1024) add('metadata.annotations', 'FieldValueTooLong', 'Too long: must have at most 262144 bytes');
+      if (size > 256 * 1024)
+        add('metadata.annotations', 'FieldValueTooLong', 'Too long: must have at most 262144 bytes');
     }
   }
   return causes;
