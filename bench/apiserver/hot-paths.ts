@@ -1,7 +1,7 @@
 /**
- * The apiserver's hot paths as operations on a fixed input, with no HTTP and no disk: shared by
- * the standalone benchmark's tinybench tasks (micro.ts) and the harness's micro and callgrind
- * workloads (bench/workloads/micro/cases.ts), which bundle this file, so it imports nothing native.
+ * The apiserver's hot paths as operations on a fixed input, with no HTTP and no disk, for the
+ * harness's micro and callgrind workloads (bench/workloads/micro/cases.ts), which bundle this
+ * file, so it imports nothing native.
  */
 import { createAllocators } from '../../dataplane/api/allocators/index.ts';
 import { createDispatcher, type Dispatcher } from '../../dataplane/api/http/dispatch.ts';

@@ -1,43 +1,68 @@
 /**
- * The `apiserver` control workload: the real ApiServer (in memory, in a worker thread, over HTTP on
- * 127.0.0.1; bench/apiserver/server.ts) started and warmed up once per cell. A trial creates N
- * Services in a namespace of its own from 64 keep-alive lanes (creates per second, and the
- * server's CPU time per create, which does not grow when other work shares the machine), then
- * measures watch delivery: W watchers on another new namespace, one create at a time, each
- * stamped with its send time, the next sent once every watcher has the last (p50 and p99 of send
- * to arrival, over every delivery). The measurements are bench/apiserver/workloads.ts's, which
- * the detailed standalone benchmark (`npm run bench:api`: durable store, lists, microbenchmarks)
- * runs too.
+ * The `apiserver` control workload: the real ApiServer (in a worker thread, over HTTP on 127.0.0.1;
+ * bench/apiserver/server.ts), started and warmed up once per cell. Variants: the store (in memory,
+ * or durable on SQLite) and the number of keep-alive lanes the creates come from.
+ *
+ * A trial creates N Services in a namespace of its own (creates per second, p99 of a create, and
+ * the server thread's CPU time per create, which does not grow when other work shares the
+ * machine). The in-memory 64-lane cell then measures, on the Services just created, list latency
+ * (all of them, a label selector matching 1 in 100, the first page of 500) and watch delivery: W
+ * watchers on another new namespace, one create at a time, each stamped with its send time, the
+ * next sent once every watcher has the last (p50 and p99 of send to arrival, over every
+ * delivery).
  */
 import { KdpError } from '../../../dataplane/errors.ts';
 import { BenchClient } from '../../apiserver/http-client.ts';
 import { startBenchServer } from '../../apiserver/server.ts';
-import { createNamespace, createServices, watchDelivery } from '../../apiserver/workloads.ts';
+import {
+  APPS,
+  createNamespace,
+  createServices,
+  listLatency,
+  watchDelivery,
+} from '../../apiserver/workloads.ts';
 import type { ControlWorkload, TrialValue, WorkloadInstance } from '../../lib/workload.ts';
 
 const SIZES = {
-  quick: { creates: 300, warmup: 50, watchers: 10, events: 20, watchWarmup: 5 },
-  full: { creates: 10_000, warmup: 1000, watchers: 100, events: 1000, watchWarmup: 100 },
+  quick: { creates: 300, warmup: 50, watchers: 10, events: 20, watchWarmup: 5, lists: 3, selectorLists: 5 },
+  full: {
+    ...{ creates: 10_000, warmup: 1000, watchers: 100, events: 1000, watchWarmup: 100 },
+    ...{ lists: 20, selectorLists: 200 },
+  },
 };
-const CONCURRENCY = 64;
+const STORES = ['memory', 'sqlite'] as const;
+/** The cell that also measures lists and watches (they do not depend on the lanes or the store). */
+const FULL_CELL = { store: 'memory', lanes: 64 };
+
+const ms = (name: string, value: number): TrialValue => ({ name, unit: 'ms', better: 'lower', value });
 
 export const apiserverWorkload: ControlWorkload = {
   name: 'apiserver',
-  description: `Service creates per second (in memory, ${CONCURRENCY} lanes) and watch delivery latency`,
+  description: 'Service creates per second (memory or SQLite, 16 or 64 lanes), list and watch latency',
   modeDependent: false,
   needsRoot: false,
-  variants: (quick) => {
-    const s = quick ? SIZES.quick : SIZES.full;
-    return [{ creates: s.creates, watchers: s.watchers }];
-  },
+  variants: (quick) =>
+    quick
+      ? [FULL_CELL, { store: 'sqlite', lanes: 64 }]
+      : [
+          FULL_CELL,
+          { store: 'memory', lanes: 16 },
+          { store: 'sqlite', lanes: 64 },
+          { store: 'sqlite', lanes: 16 },
+        ],
   async setup(axes, options): Promise<WorkloadInstance> {
     const sizes = options.quick ? SIZES.quick : SIZES.full;
-    const creates = Number(axes.params?.creates ?? sizes.creates);
-    const watchers = Number(axes.params?.watchers ?? sizes.watchers);
-    if (!(creates > 0 && watchers > 0))
-      throw new KdpError('KDP_ERR_BENCH_VARIANT', `apiserver: bad variant ${JSON.stringify(axes.params)}`);
-    const server = await startBenchServer({ durable: false });
-    const client = new BenchClient(server.url, CONCURRENCY);
+    const store = String(axes.params?.store ?? FULL_CELL.store);
+    const lanes = Number(axes.params?.lanes ?? FULL_CELL.lanes);
+    if (!(STORES as readonly string[]).includes(store) || !(Number.isInteger(lanes) && lanes > 0))
+      throw new KdpError(
+        'KDP_ERR_BENCH_VARIANT',
+        `apiserver: bad variant ${JSON.stringify(axes.params)} (store: ${STORES.join(' or ')}, lanes: a positive integer)`,
+      );
+    const measuresReads = store === FULL_CELL.store && lanes === FULL_CELL.lanes;
+    options.log?.(`apiserver: ${store} store, ${lanes} lanes, ${sizes.creates} creates per trial`);
+    const server = await startBenchServer({ durable: store === 'sqlite' });
+    const client = new BenchClient(server.url, lanes);
     const close = async () => {
       client.close();
       await server.close();
@@ -48,7 +73,7 @@ export const apiserverWorkload: ControlWorkload = {
         namespace: 'bench-warmup',
         prefix: 'warm',
         count: sizes.warmup,
-        concurrency: CONCURRENCY,
+        concurrency: lanes,
       });
     } catch (e) {
       await close();
@@ -59,29 +84,53 @@ export const apiserverWorkload: ControlWorkload = {
     return {
       async trial(signal): Promise<TrialValue[]> {
         const i = n++;
-        await createNamespace(client, `bench-create-${i}`);
+        const namespace = `bench-create-${i}`;
+        await createNamespace(client, namespace);
         const cpu0 = await server.cpuMs();
         const c = await createServices(client, {
-          namespace: `bench-create-${i}`,
+          namespace,
           prefix: 'svc',
-          count: creates,
-          concurrency: CONCURRENCY,
+          count: sizes.creates,
+          concurrency: lanes,
         });
-        const cpuUsPerCreate = ((await server.cpuMs()) - cpu0) * (1000 / creates);
+        const cpuUsPerCreate = ((await server.cpuMs()) - cpu0) * (1000 / sizes.creates);
+        const values: TrialValue[] = [
+          { name: 'creates_per_s', unit: 'creates/s', better: 'higher', value: c.perSecond },
+          ms('create_p99_ms', c.latency.p99Ms),
+          { name: 'server_cpu_us_per_create', unit: 'µs', better: 'lower', value: cpuUsPerCreate },
+        ];
+        if (!measuresReads) return values;
+        signal?.throwIfAborted();
+        const base = `/api/v1/namespaces/${namespace}/services`;
+        const all = await listLatency(client, base, sizes.lists);
+        const selected = await listLatency(client, `${base}?labelSelector=app%3Dapp-7`, sizes.selectorLists);
+        const page = await listLatency(client, `${base}?limit=500`, sizes.lists);
+        const expect = [
+          [all.items, sizes.creates],
+          [selected.items, Math.ceil((sizes.creates - 7) / APPS)],
+          [page.items, Math.min(500, sizes.creates)],
+        ];
+        if (expect.some(([got, want]) => got !== want))
+          throw new KdpError(
+            'KDP_ERR_BENCH_REQUEST',
+            `lists returned ${JSON.stringify(expect)} items ([got, want])`,
+          );
         signal?.throwIfAborted();
         await createNamespace(client, `bench-watch-${i}`);
         const w = await watchDelivery(client, server.url, {
           namespace: `bench-watch-${i}`,
-          watchers,
+          watchers: sizes.watchers,
           events: sizes.events,
           warmupEvents: sizes.watchWarmup,
           timeoutMs: 60_000,
         });
         return [
-          { name: 'creates_per_s', unit: 'creates/s', better: 'higher', value: c.perSecond },
-          { name: 'server_cpu_us_per_create', unit: 'µs', better: 'lower', value: cpuUsPerCreate },
-          { name: 'watch_p50_ms', unit: 'ms', better: 'lower', value: w.latency.p50Ms },
-          { name: 'watch_p99_ms', unit: 'ms', better: 'lower', value: w.latency.p99Ms },
+          ...values,
+          ms('list_all_p50_ms', all.latency.p50Ms),
+          ms('list_selector_p50_ms', selected.latency.p50Ms),
+          ms('list_page_p50_ms', page.latency.p50Ms),
+          ms('watch_p50_ms', w.latency.p50Ms),
+          ms('watch_p99_ms', w.latency.p99Ms),
         ];
       },
       close: () => (closed ??= close()),

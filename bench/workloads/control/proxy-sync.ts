@@ -13,7 +13,7 @@
  * - programming-latency: a trial is 10 s of endpoint churn at 20 changes/s, at kube-proxy's
  *   default minSyncPeriod of 1 s: sync end minus each change's last-change-trigger-time, exactly
  *   what kubeproxy_network_programming_duration_seconds observes, from every sample: p50 and p99.
- * Variants: services 1000/5000/10000 on iptables-nft (root); quick: 100 on nft, and 100 on
+ * Variants: services 1000/5000/10000 on iptables-nft and 1000 on iptables-legacy (root); quick: 100 on nft, and 100 on
  * FakeIptables, which needs no root (the smoke suite).
  */
 import { KdpError } from '../../../dataplane/errors.ts';
@@ -38,7 +38,11 @@ function variants(quick: boolean): Variant[] {
       { services: 100, iptables: 'fake' },
       { services: 100, iptables: 'nft' },
     ];
-  return [1000, 5000, 10000].map((services) => ({ services, iptables: 'nft' }));
+  // iptables-legacy at 1k beside nft: the backend a user on an older distribution would have.
+  return [
+    ...[1000, 5000, 10000].map((services) => ({ services, iptables: 'nft' })),
+    { services: 1000, iptables: 'legacy' },
+  ];
 }
 
 const now = () => performance.timeOrigin + performance.now();

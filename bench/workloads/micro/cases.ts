@@ -8,11 +8,13 @@
  * - the udp overlay's packet functions (packet-core.ts) on a 1400-byte TCP packet against a
  *   100-node route table, both directions;
  * - the apiserver's in-memory Store.create and its dispatcher's whole create path (request bytes
- *   to stored object, no HTTP), one new Service per operation (bench/apiserver/micro.ts);
+ *   to stored object, no HTTP), one new Service per operation (bench/apiserver/hot-paths.ts), and
+ *   a set-based label selector parsed and matched;
  * - the native addon's engineProcess on a batch of 64 such packets, when the addon is built.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { matchRequirements, parseLabelSelector } from '../../../dataplane/api/selectors.ts';
 import type { EndpointSlice, Service } from '../../../dataplane/api/types.ts';
 import { LABEL_SERVICE_NAME } from '../../../dataplane/api/types.ts';
 import { NATIVE_ADDON_PATH, type NativeAddon } from '../../../dataplane/native/addon.ts';
@@ -222,6 +224,24 @@ const dispatcherCreate: HotPathCase = {
   prepare: dispatcherCreateOp,
 };
 
+const labelSelector: HotPathCase = {
+  name: 'label-selector-match',
+  description: 'a set-based label selector (4 terms) parsed and matched against 5 labels, as list filters do',
+  prepare() {
+    const labels = {
+      app: 'web',
+      tier: 'frontend',
+      track: 'stable',
+      'app.kubernetes.io/name': 'web',
+      release: 'r12',
+    };
+    return () => {
+      const selector = parseLabelSelector('app in (api,web),track notin (canary),!legacy,release');
+      if (!matchRequirements(selector, labels)) throw new Error('expected a match');
+    };
+  },
+};
+
 const NATIVE_BATCH = 64;
 
 const nativeEngineProcess: HotPathCase = {
@@ -257,6 +277,7 @@ export const TS_CASES: readonly HotPathCase[] = [
   udpFromUdp,
   storeCreate,
   dispatcherCreate,
+  labelSelector,
 ];
 export const NATIVE_CASES: readonly HotPathCase[] = [nativeEngineProcess];
 

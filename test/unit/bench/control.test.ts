@@ -17,7 +17,7 @@ const METRICS: Record<string, string[]> = {
   'programming-latency': ['latency_p50_ms', 'latency_p99_ms'],
   'iptables-restore': ['restore_ms', 'restore_again_ms', 'ensure_jumps_ms', 'partial_restore_ms', 'save_ms'],
   bringup: ['ready_s', 'reachable_s', 'teardown_s', 'before_agents_s'],
-  apiserver: ['creates_per_s', 'server_cpu_us_per_create', 'watch_p50_ms', 'watch_p99_ms'],
+  apiserver: ['creates_per_s', 'create_p99_ms', 'server_cpu_us_per_create'],
   micro: ['ops_per_s'],
   callgrind: ['instructions'],
 };
@@ -29,11 +29,29 @@ function axesOf(w: ControlWorkload, params: Record<string, string | number>): Ce
   return { mode: w.modeDependent ? 'iptables' : '-', backend: '-', path: '-', workload: w.name, params };
 }
 
-function checkValues(w: ControlWorkload, params: object, values: TrialValue[]): void {
+/** The in-memory 64-lane apiserver cell also measures lists and watches. */
+const APISERVER_READS = [
+  'list_all_p50_ms',
+  'list_selector_p50_ms',
+  'list_page_p50_ms',
+  'watch_p50_ms',
+  'watch_p99_ms',
+];
+
+function expectedMetrics(w: ControlWorkload, params: Record<string, string | number>): string[] {
+  const reads = w.name === 'apiserver' && params.store === 'memory' && params.lanes === 64;
+  return reads ? [...METRICS[w.name], ...APISERVER_READS] : METRICS[w.name];
+}
+
+function checkValues(
+  w: ControlWorkload,
+  params: Record<string, string | number>,
+  values: TrialValue[],
+): void {
   const what = `${w.name} ${JSON.stringify(params)}`;
   assert.deepEqual(
     values.map((v) => v.name),
-    METRICS[w.name],
+    expectedMetrics(w, params),
     `${what}: metrics`,
   );
   for (const v of values) {
@@ -83,6 +101,22 @@ test('the sync workloads refuse a proxy mode they do not measure', async () => {
     w.setup({ ...axesOf(w, { services: 100, iptables: 'fake' }), mode: 'ipvs' }, { seconds: 1, quick: true }),
     (e) => isKdpError(e, 'KDP_ERR_BENCH_UNAVAILABLE'),
   );
+});
+
+test('the apiserver workload runs the in-memory and SQLite stores and refuses an unknown one', async () => {
+  const w = CONTROL_WORKLOADS.find((c) => c.name === 'apiserver')!;
+  assert.deepEqual(
+    w.variants(true).map((v) => v.store),
+    ['memory', 'sqlite'],
+  );
+  for (const params of [
+    { store: 'etcd', lanes: 64 },
+    { store: 'memory', lanes: 0 },
+  ])
+    await assert.rejects(
+      w.setup(axesOf(w, params), { seconds: 1, quick: true }),
+      (e) => isKdpError(e, 'KDP_ERR_BENCH_VARIANT') && /store: memory or sqlite/.test(e.message),
+    );
 });
 
 for (const w of CONTROL_WORKLOADS) {
