@@ -1,6 +1,6 @@
 /**
  * The `apiserver` control workload: the real ApiServer (in a worker thread, over HTTP on 127.0.0.1;
- * bench/apiserver/server.ts), started and warmed up once per cell. Variants: the store (in memory,
+ * bench/apiserver/server.ts), started fresh and warmed up for every trial. Variants: the store (in memory,
  * or durable on SQLite) and the number of keep-alive lanes the creates come from.
  *
  * A trial creates N Services in a namespace of its own (creates per second, p99 of a create, and
@@ -61,30 +61,31 @@ export const apiserverWorkload: ControlWorkload = {
       );
     const measuresReads = store === FULL_CELL.store && lanes === FULL_CELL.lanes;
     options.log?.(`apiserver: ${store} store, ${lanes} lanes, ${sizes.creates} creates per trial`);
-    const server = await startBenchServer({ durable: store === 'sqlite' });
-    const client = new BenchClient(server.url, lanes);
-    const close = async () => {
-      client.close();
-      await server.close();
-    };
-    try {
-      await createNamespace(client, 'bench-warmup');
-      await createServices(client, {
-        namespace: 'bench-warmup',
-        prefix: 'warm',
-        count: sizes.warmup,
-        concurrency: lanes,
-      });
-    } catch (e) {
-      await close();
-      throw e;
-    }
-    let n = 0;
-    let closed: Promise<void> | undefined;
+    // A fresh server per trial: every trial creates into the same empty store (lists walk every
+    // Service of the store, and ClusterIPs would run out after a few trials of 10,000).
+    const running = new Set<Promise<unknown>>();
     return {
-      async trial(signal): Promise<TrialValue[]> {
-        const i = n++;
-        const namespace = `bench-create-${i}`;
+      trial(signal) {
+        const t = measure(signal).finally(() => running.delete(t));
+        running.add(t);
+        return t;
+      },
+      close: async () => void (await Promise.allSettled(running)),
+    };
+
+    async function measure(signal?: AbortSignal): Promise<TrialValue[]> {
+      const server = await startBenchServer({ durable: store === 'sqlite' });
+      const client = new BenchClient(server.url, lanes);
+      try {
+        await createNamespace(client, 'bench-warmup');
+        await createServices(client, {
+          namespace: 'bench-warmup',
+          prefix: 'warm',
+          count: sizes.warmup,
+          concurrency: lanes,
+        });
+        signal?.throwIfAborted();
+        const namespace = 'bench-create';
         await createNamespace(client, namespace);
         const cpu0 = await server.cpuMs();
         const c = await createServices(client, {
@@ -101,39 +102,45 @@ export const apiserverWorkload: ControlWorkload = {
         ];
         if (!measuresReads) return values;
         signal?.throwIfAborted();
-        const base = `/api/v1/namespaces/${namespace}/services`;
-        const all = await listLatency(client, base, sizes.lists);
-        const selected = await listLatency(client, `${base}?labelSelector=app%3Dapp-7`, sizes.selectorLists);
-        const page = await listLatency(client, `${base}?limit=500`, sizes.lists);
-        const expect = [
-          [all.items, sizes.creates],
-          [selected.items, Math.ceil((sizes.creates - 7) / APPS)],
-          [page.items, Math.min(500, sizes.creates)],
-        ];
-        if (expect.some(([got, want]) => got !== want))
-          throw new KdpError(
-            'KDP_ERR_BENCH_REQUEST',
-            `lists returned ${JSON.stringify(expect)} items ([got, want])`,
-          );
-        signal?.throwIfAborted();
-        await createNamespace(client, `bench-watch-${i}`);
-        const w = await watchDelivery(client, server.url, {
-          namespace: `bench-watch-${i}`,
-          watchers: sizes.watchers,
-          events: sizes.events,
-          warmupEvents: sizes.watchWarmup,
-          timeoutMs: 60_000,
-        });
-        return [
-          ...values,
-          ms('list_all_p50_ms', all.latency.p50Ms),
-          ms('list_selector_p50_ms', selected.latency.p50Ms),
-          ms('list_page_p50_ms', page.latency.p50Ms),
-          ms('watch_p50_ms', w.latency.p50Ms),
-          ms('watch_p99_ms', w.latency.p99Ms),
-        ];
-      },
-      close: () => (closed ??= close()),
-    };
+        return [...values, ...(await reads(server.url, client, namespace, signal))];
+      } finally {
+        client.close();
+        await server.close();
+      }
+    }
+
+    /** List latency on the Services just created, then watch delivery on a new namespace. */
+    async function reads(url: string, client: BenchClient, namespace: string, signal?: AbortSignal) {
+      const base = `/api/v1/namespaces/${namespace}/services`;
+      const all = await listLatency(client, base, sizes.lists);
+      const selected = await listLatency(client, `${base}?labelSelector=app%3Dapp-7`, sizes.selectorLists);
+      const page = await listLatency(client, `${base}?limit=500`, sizes.lists);
+      const expect = [
+        [all.items, sizes.creates],
+        [selected.items, Math.ceil((sizes.creates - 7) / APPS)],
+        [page.items, Math.min(500, sizes.creates)],
+      ];
+      if (expect.some(([got, want]) => got !== want))
+        throw new KdpError(
+          'KDP_ERR_BENCH_REQUEST',
+          `lists returned ${JSON.stringify(expect)} items ([got, want])`,
+        );
+      signal?.throwIfAborted();
+      await createNamespace(client, 'bench-watch');
+      const w = await watchDelivery(client, url, {
+        namespace: 'bench-watch',
+        watchers: sizes.watchers,
+        events: sizes.events,
+        warmupEvents: sizes.watchWarmup,
+        timeoutMs: 60_000,
+      });
+      return [
+        ms('list_all_p50_ms', all.latency.p50Ms),
+        ms('list_selector_p50_ms', selected.latency.p50Ms),
+        ms('list_page_p50_ms', page.latency.p50Ms),
+        ms('watch_p50_ms', w.latency.p50Ms),
+        ms('watch_p99_ms', w.latency.p99Ms),
+      ];
+    }
   },
 };
