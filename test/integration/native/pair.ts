@@ -168,7 +168,11 @@ export async function startEngine(
   try {
     const ready = await child.next<{ ready: boolean; status: NativeEngineStatus; engineThreads: string[] }>();
     // The leak check after close looks for threads by name: they must carry it.
-    const names = ready.engineThreads.map((t) => t.split(' ')[1]).sort();
+    // (Only kdp-* names count: a thread of Node's own that happened to start then is not the engine's.)
+    const names = ready.engineThreads
+      .map((t) => t.split(' ')[1])
+      .filter((n) => n.startsWith('kdp-'))
+      .sort();
     const expected = side.mode === 'baseline' ? ['kdp-baseline'] : ['kdp-tun', 'kdp-udp'];
     if (JSON.stringify(names) !== JSON.stringify(expected)) {
       throw new Error(
