@@ -35,7 +35,7 @@ export const AGENT_USAGE = `usage: agent --cluster NAME --node NODE --socket PAT
   --token-file PATH       bearer token for the apiserver
   --netns NAME            the node's namespace (default: the one the agent runs in)
   --overlay NAME          overlay backend (default host-gw; have: ${overlayBackendNames().join(', ')})
-  --overlay-engine NAME   the udp backend's engine: batched (default) or baseline
+  --overlay-engine NAME   the udp backend's engine: batched (default), baseline or batched-no-offload
   --proxy-mode MODE       service proxy: ${proxyModeNames().join(', ')} (default iptables)
   --cluster-cidr CIDR     the pod network: traffic to a ClusterIP from outside it is masqueraded
   --iptables-backend B    nft (default) or legacy iptables tools

@@ -51,7 +51,7 @@ export interface Topology {
   mtu: number;
   proxyMode: ProxyMode;
   overlay: OverlayBackend;
-  /** The overlay's engine (overlay/options.ts: udp's batched or baseline); absent: the backend's default. */
+  /** The overlay's engine (overlay/options.ts: udp's batched, baseline or batched-no-offload); absent: the backend's default. */
   overlayEngine?: string;
   nodes: TopologyNode[];
 }

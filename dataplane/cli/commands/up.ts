@@ -90,7 +90,10 @@ export function upCommand(): Command {
       'service proxy on every node: iptables (default, nft backend), none; ipvs and userspace are not available yet',
     )
     .option('--overlay <backend>', 'overlay backend: host-gw (default), vxlan, udp, udp-ts')
-    .option('--overlay-engine <engine>', "the udp backend's engine: batched (default) or baseline")
+    .option(
+      '--overlay-engine <engine>',
+      "the udp backend's engine: batched (default), baseline or batched-no-offload",
+    )
     .option('--json', 'print the result as JSON (no progress)')
     .addHelpText(
       'after',

@@ -57,7 +57,13 @@ test('the overlay suite takes every registered backend with its engine variants'
   assert.deepEqual(spec.backends, ['host-gw', 'udp', 'udp:baseline']);
   assert.deepEqual(spec.paths, ['pod-pod-cross-node']);
   assert.deepEqual(spec.dataWorkloads, ['tcp-stream-1', 'tcp-stream-4', 'tcp-rr']);
-  assert.deepEqual(backendAxis(['host-gw', 'udp', 'vxlan']), ['host-gw', 'udp', 'udp:baseline', 'vxlan']);
+  assert.deepEqual(backendAxis(['host-gw', 'udp', 'vxlan']), [
+    'host-gw',
+    'udp',
+    'udp:baseline',
+    'udp:batched-no-offload',
+    'vxlan',
+  ]);
   assert.deepEqual(splitBackend('udp:baseline'), { backend: 'udp', engine: 'baseline' });
   assert.deepEqual(splitBackend('vxlan'), { backend: 'vxlan' });
 });

@@ -44,7 +44,7 @@ test('kdp up: bad values are usage errors that name the flag or the field of the
   );
   assert.throws(
     () => topologyFromFlags({ overlay: 'udp', overlayEngine: 'turbo' }),
-    usage(/^--overlay-engine: the udp backend's engine must be batched or baseline/),
+    usage(/^--overlay-engine: the udp backend's engine must be batched, baseline or batched-no-offload/),
   );
   const file = join(mkdtempSync(join(tmpdir(), 'kdpt-')), 'topo.yaml');
   writeFileSync(file, 'mtu: 12\n');

@@ -73,7 +73,8 @@ test('only udp takes an engine, and only one it has', () => {
     () => overlayOptions('vxlan', 'baseline'),
     (e) => isKdpError(e, 'KDP_ERR_OVERLAY_OPTION') && /vxlan backend has no engine option/.test(e.message),
   );
-  assert.throws(() => overlayOptions('udp', 'turbo'), /batched or baseline, got "turbo"/);
+  assert.deepEqual(overlayOptions('udp', 'batched-no-offload'), { engine: 'batched', offload: 'false' });
+  assert.throws(() => overlayOptions('udp', 'turbo'), /batched, baseline or batched-no-offload, got "turbo"/);
   assert.deepEqual(resolveTopology({ overlay: 'udp', overlayEngine: 'baseline' }).overlayEngine, 'baseline');
   assert.equal(resolveTopology({ overlay: 'udp' }).overlayEngine, undefined);
   assert.throws(
