@@ -38,17 +38,6 @@ import { KdpError } from '../../../dataplane/errors.ts';
 import type { ControlWorkload, TrialValue, WorkloadInstance } from '../../lib/workload.ts';
 import { findCase, NATIVE_CASES, TS_CASES } from './cases.ts';
 
-/** Operations per trial (and of warm-up, as many), sized for seconds per run under valgrind. */
-const ITERATIONS: Record<string, number> = {
-  'iptables-full-sync-1k': 3,
-  'endpoints-tracker-update': 200,
-  'service-tracker-update': 2000,
-  'udp-from-tun': 20_000,
-  'udp-from-udp': 20_000,
-  'apiserver-store-create': 5000,
-  'apiserver-dispatcher-create': 1000,
-  'native-engine-process': 300,
-};
 /** The quick (smoke) suite runs the one case that needs no preparation (node's start-up dominates). */
 const QUICK_CASE = 'udp-from-tun';
 const NODE_FLAGS = ['--predictable', '--hash-seed=1', '--random-seed=1'];
@@ -85,7 +74,7 @@ export const callgrindWorkload: ControlWorkload = {
     if (!hotPath) throw new KdpError('KDP_ERR_BENCH_VARIANT', `callgrind: no case "${name}"`);
     const why = hotPath.unavailable?.();
     if (why) throw new KdpError('KDP_ERR_BENCH_UNAVAILABLE', `callgrind ${name}: ${why}`);
-    const iterations = ITERATIONS[name] ?? 100;
+    const iterations = hotPath.callgrindOps;
     const dir = mkdtempSync(join(tmpdir(), 'kdp-bench-callgrind-'));
     try {
       const bundle = join(dir, 'entry.mjs');
