@@ -14,6 +14,7 @@
         'native/engine_baseline.cc',
         'native/engine_batched.cc',
         'native/send_batch.cc',
+        'native/batch_process.cc',
       ],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
       'includes': ['node_modules/node-addon-api/except.gypi'],

@@ -1,6 +1,7 @@
 // node-addon-api bindings: the handful of functions TypeScript sees (dataplane/native/addon.ts
-// types them): openTun, createEngine (a handle with setRoutes/counters/status/close) and
-// engineProcess, the engines' packet functions without I/O for tests. Arguments are validated here
+// types them): openTun, createEngine (a handle with setRoutes/counters/status/close),
+// engineProcess, the engines' packet functions without I/O for tests, and engineBench, the same
+// over many rounds in native code for instruction counts. Arguments are validated here
 // with TypeErrors; system failures become Errors whose message names the call and errno
 // ("open /dev/net/tun: EPERM (Operation not permitted)") and whose `code` is the errno name.
 #include <napi.h>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <unordered_set>
 
+#include "batch_process.h"
 #include "engine.h"
 #include "offload.h"
 #include "packet.h"
@@ -243,93 +245,131 @@ void pushTun(Napi::Env env, Napi::Array& out, bool withHdr, const kdp::VnetHdr& 
   out.Set(out.Length(), o);
 }
 
-Napi::Value EngineProcess(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const std::string fn = "engineProcess";
-  if (info.Length() < 1 || !info[0].IsObject()) typeError(env, fn + "(input) needs an input object");
-  Napi::Object in = info[0].As<Napi::Object>();
+// The input of engineProcess and engineBench, checked, with copies of the packets they own.
+struct BatchInput {
+  bool fromTun = true;
+  bool offload = false;
+  std::shared_ptr<const RouteTable> routes;
+  LocalConfig local;
+  std::vector<std::vector<uint8_t>> copies;
+  std::vector<kdp::BatchPacket> packets;
+
+  // Points packets[] at fresh copies of `originals` (the loops modify packets in place).
+  void reset(const std::vector<std::vector<uint8_t>>& originals) {
+    copies.resize(originals.size());
+    for (size_t i = 0; i < originals.size(); i++) {
+      copies[i].assign(originals[i].begin(), originals[i].end());
+      packets[i].data = copies[i].data();
+      packets[i].len = copies[i].size();
+    }
+  }
+
+  void run(kdp::BatchScratch& scratch, kdp::BatchSink& sink) {
+    if (fromTun) kdp::processTunBatch(packets.data(), packets.size(), offload, *routes, local, scratch, sink);
+    else kdp::processUdpBatch(packets.data(), packets.size(), offload, *routes, local, scratch, sink);
+  }
+};
+
+BatchInput parseBatchInput(Napi::Env env, const Napi::Value& arg, const std::string& fn) {
+  if (!arg.IsObject()) typeError(env, fn + "(input) needs an input object");
+  Napi::Object in = arg.As<Napi::Object>();
+  BatchInput b;
   std::string direction = stringField(in, "direction", fn);
   if (direction != "tun" && direction != "udp") typeError(env, fn + ": direction must be 'tun' or 'udp'");
-  std::shared_ptr<const RouteTable> routes = parseRoutes(env, in.Get("routes"), fn);
+  b.fromTun = direction == "tun";
+  b.routes = parseRoutes(env, in.Get("routes"), fn);
   ipField(in, "localIp", fn);
   intField(in, "mtu", 68, 65507, fn);
-  LocalConfig local = localField(in, fn);
-  bool offload = boolField(in, "offload", false, fn);
+  b.local = localField(in, fn);
+  b.offload = boolField(in, "offload", false, fn);
   if (!in.Get("packets").IsArray()) typeError(env, fn + ": packets must be an array of { data: Buffer, src? }");
   Napi::Array packets = in.Get("packets").As<Napi::Array>();
-
-  // Inputs are copied: the loops modify packets in place (TTL) and coalesced outputs point into them.
-  std::vector<std::vector<uint8_t>> copies(packets.Length());
-  Napi::Array out = Napi::Array::New(env);
-  kdp::TcpCoalescer coalescer;
-  const kdp::VnetHdr zeroHdr{};
-  std::vector<uint8_t> arena(65535 + 256 * 120);
-  std::vector<kdp::Segment> segs(256);
-  uint8_t icmp[kdp::kMaxIcmpError];
+  b.copies.resize(packets.Length());
+  b.packets.resize(packets.Length());
   for (uint32_t i = 0; i < packets.Length(); i++) {
     std::string where = fn + ": packets[" + std::to_string(i) + "]";
     Napi::Value pv = packets.Get(i);
     if (!pv.IsObject() || !pv.As<Napi::Object>().Get("data").IsBuffer()) typeError(env, where + ".data must be a Buffer");
     Napi::Object p = pv.As<Napi::Object>();
     Napi::Buffer<uint8_t> data = p.Get("data").As<Napi::Buffer<uint8_t>>();
-    copies[i].assign(data.Data(), data.Data() + data.Length());
-    uint8_t* pkt = copies[i].data();
-    size_t len = copies[i].size();
-    if (direction == "tun") {
-      kdp::VnetHdr hdr{};
-      if (offload) {
-        if (len < kdp::kVnetHdrLen) {
-          pushDrop(env, out, kdp::DropReason::Malformed);
-          continue;
-        }
-        memcpy(&hdr, pkt, kdp::kVnetHdrLen);
-        pkt += kdp::kVnetHdrLen;
-        len -= kdp::kVnetHdrLen;
-      }
-      int count = kdp::splitTunPacket(pkt, len, hdr, arena.data(), arena.size(), segs.data(), segs.size());
-      if (count < 0) pushDrop(env, out, kdp::DropReason::Malformed);
-      for (int s = 0; s < count; s++) {
-        Decision d = kdp::processFromTun(segs[s].data, segs[s].len, *routes, local, icmp);
-        if (d.forward) {
-          Napi::Object o = output(env, "udp");
-          o.Set("dst", Napi::String::New(env, kdp::formatIpv4(d.peer)));
-          o.Set("data", Napi::Buffer<uint8_t>::Copy(env, segs[s].data, segs[s].len));
-          out.Set(out.Length(), o);
-          continue;
-        }
-        if (d.icmpLength > 0) {
-          iovec iov{icmp, d.icmpLength};
-          pushTun(env, out, offload, zeroHdr, &iov, 1);
-        }
-        pushDrop(env, out, d.reason);
-      }
-      continue;
-    }
-    uint32_t src = ipField(p, "src", where);
+    b.copies[i].assign(data.Data(), data.Data() + data.Length());
+    b.packets[i] = {b.copies[i].data(), b.copies[i].size()};
+    if (b.fromTun) continue;
+    b.packets[i].src = ipField(p, "src", where);
     Napi::Value gv = p.Get("gsoSize");
-    size_t gsoSize = gv.IsUndefined() ? 0 : size_t(intField(p, "gsoSize", 0, 65535, where));
-    if (gsoSize == 0 || len == 0) gsoSize = len ? len : 1;
-    if (len == 0) pushDrop(env, out, kdp::processFromUdp(src, pkt, 0, *routes, local).reason);
-    for (size_t off = 0; off < len; off += gsoSize) {
-      size_t segLen = len - off < gsoSize ? len - off : gsoSize;
-      Decision d = kdp::processFromUdp(src, pkt + off, segLen, *routes, local);
-      if (!d.forward) {
-        pushDrop(env, out, d.reason);
-      } else if (offload) {
-        coalescer.add(pkt + off, segLen);
-      } else {
-        iovec iov{pkt + off, segLen};
-        pushTun(env, out, false, zeroHdr, &iov, 1);
-      }
-    }
+    b.packets[i].gsoSize = gv.IsUndefined() ? 0 : size_t(intField(p, "gsoSize", 0, 65535, where));
   }
-  if (offload && direction == "udp") {
-    std::vector<kdp::TcpCoalescer::Output> outputs;
-    std::vector<iovec> iovs;
-    coalescer.flush(&outputs, &iovs);
-    for (const auto& o : outputs) pushTun(env, out, true, o.hdr, &iovs[o.iovStart], o.iovCount);
+  return b;
+}
+
+// Every result as a JS object, in order.
+class JsSink : public kdp::BatchSink {
+ public:
+  explicit JsSink(Napi::Env env) : env_(env), out_(Napi::Array::New(env)) {}
+  Napi::Array result() const { return out_; }
+  void toUdp(uint32_t peer, const uint8_t* data, size_t len) override {
+    Napi::Object o = output(env_, "udp");
+    o.Set("dst", Napi::String::New(env_, kdp::formatIpv4(peer)));
+    o.Set("data", Napi::Buffer<uint8_t>::Copy(env_, data, len));
+    out_.Set(out_.Length(), o);
   }
-  return out;
+  void toTun(bool withHdr, const kdp::VnetHdr& hdr, const iovec* iov, size_t n) override {
+    pushTun(env_, out_, withHdr, hdr, iov, n);
+  }
+  void drop(kdp::DropReason r) override { pushDrop(env_, out_, r); }
+
+ private:
+  Napi::Env env_;
+  Napi::Array out_;
+};
+
+Napi::Value EngineProcess(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BatchInput b = parseBatchInput(env, info.Length() > 0 ? info[0] : env.Undefined(), "engineProcess");
+  kdp::BatchScratch scratch;
+  JsSink sink(env);
+  b.run(scratch, sink);
+  return sink.result();
+}
+
+// Counts results, touching each output's bytes once (as a send or write would read them).
+class CountingSink : public kdp::BatchSink {
+ public:
+  uint64_t forwarded = 0, dropped = 0, checksum = 0;
+  void toUdp(uint32_t, const uint8_t* data, size_t len) override {
+    forwarded++;
+    checksum += len ? data[len - 1] : 0;
+  }
+  void toTun(bool, const kdp::VnetHdr&, const iovec* iov, size_t n) override {
+    forwarded++;
+    for (size_t i = 0; i < n; i++) checksum += iov[i].iov_len;
+  }
+  void drop(kdp::DropReason) override { dropped++; }
+};
+
+// engineBench(input, rounds): the same batch through the packet functions `rounds` times, all in
+// native code (the packets copied afresh each round, as a read would), for instruction counts of
+// the loop's work without N-API in every packet. Returns { forwarded, dropped } over all rounds.
+Napi::Value EngineBench(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string fn = "engineBench";
+  BatchInput b = parseBatchInput(env, info.Length() > 0 ? info[0] : env.Undefined(), fn);
+  if (info.Length() < 2 || !info[1].IsNumber()) typeError(env, fn + ": rounds must be a positive integer");
+  double rounds = info[1].As<Napi::Number>().DoubleValue();
+  if (rounds != static_cast<int64_t>(rounds) || rounds < 1 || rounds > 1e9)
+    typeError(env, fn + ": rounds must be a positive integer");
+  const std::vector<std::vector<uint8_t>> originals = b.copies;
+  kdp::BatchScratch scratch;
+  CountingSink sink;
+  for (int64_t r = 0; r < static_cast<int64_t>(rounds); r++) {
+    b.reset(originals);
+    b.run(scratch, sink);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("forwarded", Napi::Number::New(env, double(sink.forwarded)));
+  o.Set("dropped", Napi::Number::New(env, double(sink.dropped)));
+  o.Set("checksum", Napi::Number::New(env, double(sink.checksum)));
+  return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -342,6 +382,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
                                   },
                                   "createEngine"));
   exports.Set("engineProcess", Napi::Function::New(env, EngineProcess, "engineProcess"));
+  exports.Set("engineBench", Napi::Function::New(env, EngineBench, "engineBench"));
   Napi::FunctionReference* ctor = new Napi::FunctionReference(Napi::Persistent(EngineHandle::Define(env)));
   env.SetInstanceData(ctor);
   return exports;

@@ -90,6 +90,15 @@ export interface NativeAddon {
   createEngine(options: NativeEngineOptions): NativeEngineHandle;
   /** The engine's packet functions without I/O: the outputs for the given packets, in order. */
   engineProcess(input: EngineProcessInput): EngineProcessOutput[];
+  /**
+   * The same packet functions over the same batch `rounds` times, all in native code (the packets
+   * copied afresh each round): for instruction counts of the loop's work without N-API per packet.
+   * Counts over all rounds; `checksum` only keeps the outputs from being optimised away.
+   */
+  engineBench(
+    input: EngineProcessInput,
+    rounds: number,
+  ): { forwarded: number; dropped: number; checksum: number };
 }
 
 let loaded: NativeAddon | undefined;

@@ -101,7 +101,7 @@ export const callgrindWorkload: ControlWorkload = {
               name: 'instructions',
               unit: 'instructions/op',
               better: 'lower',
-              value: (total - base) / iterations,
+              value: (total - base) / (iterations * (hotPath.opsPerCall ?? 1)),
             },
           ];
         },

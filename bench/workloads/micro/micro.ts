@@ -30,14 +30,19 @@ export const microWorkload: ControlWorkload = {
     const run = options.quick ? RUN.quick : RUN.full;
     return {
       async trial(): Promise<TrialValue[]> {
-        return [await runOnce(name, op, run)];
+        return [await runOnce(name, op, run, hotPath.opsPerCall ?? 1)];
       },
       async close() {},
     } satisfies WorkloadInstance;
   },
 };
 
-async function runOnce(name: string, op: () => void, run: (typeof RUN)['full']): Promise<TrialValue> {
+async function runOnce(
+  name: string,
+  op: () => void,
+  run: (typeof RUN)['full'],
+  opsPerCall: number,
+): Promise<TrialValue> {
   const bench = new Bench({ ...run, warmupTime: Math.min(100, run.time), throws: true });
   bench.add(name, op);
   await bench.run();
@@ -45,5 +50,5 @@ async function runOnce(name: string, op: () => void, run: (typeof RUN)['full']):
   if (!r || r.error || !(r.latency.mean > 0)) {
     throw new KdpError('KDP_ERR_BENCH_MICRO', `micro ${name}: tinybench gave no result: ${String(r?.error)}`);
   }
-  return { name: 'ops_per_s', unit: 'ops/s', better: 'higher', value: 1000 / r.latency.mean };
+  return { name: 'ops_per_s', unit: 'ops/s', better: 'higher', value: (1000 / r.latency.mean) * opsPerCall };
 }

@@ -273,3 +273,40 @@ test('hundreds of nodes: every subnet reaches its own node, mixed prefix lengths
   assert.equal((probe('10.102.88.1') as { dst: string }).dst, '198.20.0.1');
   assert.equal(probe('10.103.0.1')?.kind, 'tun');
 });
+
+test('engineBench runs the batch in native code: per round, the counts engineProcess gives', () => {
+  const tun: EngineProcessInput = {
+    ...base,
+    direction: 'tun',
+    packets: [
+      udpPacket('10.244.1.5', '10.244.2.7', bytes(100)), // forwarded
+      // Forwarded with TTL 1: expired in the next round unless each round starts from a fresh copy.
+      udpPacket('10.244.1.5', '10.244.2.8', bytes(10), { ttl: 2 }),
+      udpPacket('10.244.1.5', '10.250.0.1', bytes(10)), // no route: ICMP back + drop
+      udpPacket('10.244.1.5', '10.244.3.9', bytes(10), { ttl: 1 }), // time exceeded + drop
+      Buffer.alloc(3), // malformed
+    ].map((data) => ({ data })),
+  };
+  const udp: EngineProcessInput = {
+    ...base,
+    direction: 'udp',
+    packets: [
+      { data: udpPacket('10.244.2.7', '10.244.1.5', bytes(50)), src: '198.18.0.2' }, // to the TUN
+      { data: udpPacket('10.244.2.7', '10.244.1.5', bytes(50)), src: '198.18.0.99' }, // unknown peer
+    ],
+  };
+  for (const input of [tun, udp]) {
+    const once = addon.engineProcess(input);
+    const forwarded = once.filter((o) => o.kind !== 'drop').length;
+    const dropped = once.length - forwarded;
+    assert.ok(forwarded > 0 && dropped > 0, JSON.stringify(once.map((o) => o.kind)));
+    const r = addon.engineBench(input, 7);
+    assert.deepEqual([r.forwarded, r.dropped], [7 * forwarded, 7 * dropped], input.direction);
+    assert.deepEqual(addon.engineProcess(input), once, "the caller's buffers are not modified");
+  }
+  for (const rounds of [0, -1, 1.5, NaN, '3'])
+    assert.throws(() => addon.engineBench(tun, rounds as number), {
+      name: 'TypeError',
+      message: /engineBench: rounds must be a positive integer/,
+    });
+});
