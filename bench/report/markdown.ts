@@ -137,17 +137,30 @@ function workloadTable(workload: string, cells: Cell[], comparison?: Comparison)
   return [`### ${escapeMarkdown(workload)}: ${escapeMarkdown(heading)}`, '', ...table(header, rows), ''];
 }
 
+/** Cells shown by id per skip reason; the rest are counted. */
+const SKIPPED_IDS_SHOWN = 3;
+
+/**
+ * One line per skip reason, in order of first appearance: a mode the host lacks skips a cell per
+ * workload and variant, and 24 lines of the same reason would bury the one that differs.
+ */
+function skippedLines(skipped: readonly Cell[]): string[] {
+  const byReason = new Map<string, string[]>();
+  for (const c of skipped) byReason.set(c.skipped!, [...(byReason.get(c.skipped!) ?? []), c.id]);
+  return [...byReason].map(([reason, ids]) => {
+    if (ids.length === 1) return `- ${code(ids[0])}: ${escapeMarkdown(reason)}`;
+    const shown = ids.slice(0, SKIPPED_IDS_SHOWN).map(code).join(', ');
+    const more = ids.length > SKIPPED_IDS_SHOWN ? ` and ${ids.length - SKIPPED_IDS_SHOWN} more` : '';
+    return `- ${escapeMarkdown(reason)}: ${ids.length} cells, ${shown}${more}`;
+  });
+}
+
 function problemsSection(cells: readonly Cell[]): string[] {
   const skipped = cells.filter((c) => c.skipped);
   const failed = cells.filter((c) => c.errors?.length);
   const out: string[] = [];
   if (skipped.length) {
-    out.push(
-      '### Skipped cells',
-      '',
-      ...skipped.map((c) => `- ${code(c.id)}: ${escapeMarkdown(c.skipped!)}`),
-      '',
-    );
+    out.push('### Skipped cells', '', ...skippedLines(skipped), '');
   }
   if (failed.length) {
     out.push('### Failed trials', '');

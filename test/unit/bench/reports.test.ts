@@ -54,6 +54,25 @@ test('Markdown: skipped cells and failed trials, escaped', () => {
     /- `ipvs\/host-gw\/pod-clusterip\/tcp-stream-1`: ipvs needs IP\\_VS in the kernel \\\| this kernel has none/,
   );
   assert.match(md, /trial 3: kdp up timed out after 60s &lt;node-2 not Ready&gt;/);
+  // One line per reason: five cells skipped for the same reason, one for another.
+  const many = fixture('current.json');
+  const template = many.cells[0];
+  many.cells = [
+    ...[1, 2, 3, 4, 5].map((i) => ({
+      ...template,
+      id: `ipvs/-/-/sync-full/n=${i}`,
+      metrics: [],
+      skipped: 'no IP_VS',
+    })),
+    { ...template, id: 'userspace/-/-/sync-full/n=1', metrics: [], skipped: 'not yet' },
+  ];
+  const lines = renderMarkdown(many)
+    .split('\n')
+    .filter((l) => l.startsWith('- '));
+  assert.deepEqual(lines, [
+    '- no IP\\_VS: 5 cells, `ipvs/-/-/sync-full/n=1`, `ipvs/-/-/sync-full/n=2`, `ipvs/-/-/sync-full/n=3` and 2 more',
+    '- `userspace/-/-/sync-full/n=1`: not yet',
+  ]);
   assert.equal(escapeMarkdown('a|b\n<c> *d* `e`'), 'a\\|b &lt;c&gt; \\*d\\* \\`e\\`');
   // A pipe in a cell id must not split the table row.
   const odd = fixture('current.json');
