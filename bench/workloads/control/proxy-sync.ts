@@ -13,7 +13,8 @@
  * - programming-latency: a trial is 10 s of endpoint churn at 20 changes/s, at kube-proxy's
  *   default minSyncPeriod of 1 s: sync end minus each change's last-change-trigger-time, exactly
  *   what kubeproxy_network_programming_duration_seconds observes, from every sample: p50 and p99.
- * Variants: services 1000/5000/10000 on iptables-nft and 1000 on iptables-legacy (root); quick: 100 on nft, and 100 on
+ * Variants: services 1000/5000/10000 on iptables-nft and 1000 on iptables-legacy (root), and for
+ * sync-full 10000 with rereadForeignRules off; quick: 100 on nft, and 100 on
  * FakeIptables, which needs no root (the smoke suite).
  */
 import { KdpError } from '../../../dataplane/errors.ts';
@@ -65,7 +66,12 @@ async function openCell(axes: CellAxes, options: SetupOptions, minSyncPeriodMs: 
   }
   const services = Number(axes.params?.services);
   const iptables = String(axes.params?.iptables);
-  if (!(services > 0) || !['nft', 'legacy', 'fake'].includes(iptables)) {
+  const reread = axes.params?.rereadForeignRules;
+  if (
+    !(services > 0) ||
+    !['nft', 'legacy', 'fake'].includes(iptables) ||
+    ![undefined, 'off'].includes(reread as string)
+  ) {
     throw new KdpError(
       'KDP_ERR_BENCH_VARIANT',
       `${axes.workload}: bad variant ${JSON.stringify(axes.params)}`,
@@ -77,6 +83,7 @@ async function openCell(axes: CellAxes, options: SetupOptions, minSyncPeriodMs: 
     endpointsPerService: ENDPOINTS,
     backend: iptables === 'legacy' ? 'legacy' : 'nft',
     fake: iptables === 'fake',
+    rereadForeignRules: reread !== 'off',
   });
   try {
     const ns = await world.namespace();
@@ -94,6 +101,7 @@ function syncWorkload(
   description: string,
   minSyncPeriodMs: number,
   trial: (cell: Cell, n: number, options: SetupOptions, signal?: AbortSignal) => Promise<TrialValue[]>,
+  extraVariants: Variant[] = [],
 ): ControlWorkload {
   return {
     name,
@@ -101,7 +109,7 @@ function syncWorkload(
     modeDependent: true,
     needsRoot: true,
     variantNeedsRoot: (v) => v.iptables !== 'fake',
-    variants,
+    variants: (quick) => [...variants(quick), ...(quick ? [] : extraVariants)],
     async setup(axes, options): Promise<WorkloadInstance> {
       const cell = await openCell(axes, options, minSyncPeriodMs);
       let n = 0;
@@ -139,6 +147,8 @@ export const syncFullWorkload = syncWorkload(
       rules(await proxier.rules()),
     ];
   },
+  // Without the iptables-save that keeps other programs' rules: what that safety costs at 10k.
+  [{ services: 10000, iptables: 'nft', rereadForeignRules: 'off' }],
 );
 
 export const syncPartialWorkload = syncWorkload(

@@ -103,6 +103,31 @@ test('the sync workloads refuse a proxy mode they do not measure', async () => {
   );
 });
 
+test('sync-full alone also runs 10k with rereadForeignRules off; a bad value is refused', async () => {
+  const byName = (n: string) => CONTROL_WORKLOADS.find((c) => c.name === n)!;
+  const off = { services: 10000, iptables: 'nft', rereadForeignRules: 'off' };
+  assert.deepEqual(byName('sync-full').variants(false).at(-1), off);
+  assert.ok(
+    !byName('sync-partial')
+      .variants(false)
+      .some((v) => 'rereadForeignRules' in v),
+  );
+  assert.ok(
+    !byName('sync-full')
+      .variants(true)
+      .some((v) => 'rereadForeignRules' in v),
+    'not in the quick suite',
+  );
+  const w = byName('sync-full');
+  await assert.rejects(
+    w.setup(axesOf(w, { services: 100, iptables: 'fake', rereadForeignRules: 'maybe' }), {
+      seconds: 1,
+      quick: true,
+    }),
+    (e) => isKdpError(e, 'KDP_ERR_BENCH_VARIANT'),
+  );
+});
+
 test('the apiserver workload runs the in-memory and SQLite stores and refuses an unknown one', async () => {
   const w = CONTROL_WORKLOADS.find((c) => c.name === 'apiserver')!;
   assert.deepEqual(
