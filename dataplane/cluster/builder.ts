@@ -238,6 +238,7 @@ export function startAgent(parts: ClusterParts, node: NodeRecord): SupervisedAge
       node: node.name,
       netns: node.netns,
       socketPath: paths.socket,
+      tokenFile: parts.server?.credentials?.tokenPath,
       stateDir: paths.nodeDir(node.name),
       logPath: paths.agentLog(node.name),
       pidPath: paths.agentPid(node.name),
