@@ -31,6 +31,8 @@ export interface RequestLogEntry {
   durationMs: number;
   /** For watches, why the stream ended. */
   watchEnd?: WatchEndReason;
+  /** The authenticated user's name (absent for the open paths, refused and unauthenticated requests). */
+  user?: string;
 }
 
 export interface ApiHttpServerOptions {
@@ -152,6 +154,7 @@ export class ApiHttpServer {
         code: res.statusCode,
         durationMs: seconds * 1000,
         watchEnd,
+        user: user?.name,
       });
     });
     let user: UserInfo | undefined;
