@@ -9,6 +9,7 @@ import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { KdpError } from '../../errors.ts';
@@ -93,10 +94,12 @@ export class ClusterPki {
 
   /**
    * A serving certificate for `hosts` (IP addresses and DNS names) plus loopback and localhost,
-   * written to apiserver.crt/.key in the PKI dir.
+   * written to apiserver.crt/.key in the PKI dir. A wildcard listen address stands for every
+   * address of this host's interfaces, as clients may use any of them.
    */
   async issueServing(hosts: readonly string[]): Promise<KeyPairPem> {
-    const names = new Set(['127.0.0.1', '::1', 'localhost', ...hosts.filter((h) => h && !isWildcard(h))]);
+    const expanded = hosts.flatMap((h) => (isWildcard(h) ? interfaceAddresses() : [h]));
+    const names = new Set(['127.0.0.1', '::1', 'localhost', ...expanded.filter(Boolean)]);
     const sans = [...names].map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n }));
     const pair = await this.issue([{ CN: ['kdp-apiserver'] }], {}, [
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
@@ -144,6 +147,12 @@ export class ClusterPki {
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::';
+}
+
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) =>
+    (list ?? []).filter((a) => !a.address.startsWith('fe80:')).map((a) => a.address),
+  );
 }
 
 function generateKeys(): Promise<CryptoKeyPair> {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ApiServer, INSECURE_ERROR } from '../../../dataplane/api/apiserver.ts';
@@ -47,6 +47,20 @@ test('the serving certificate names loopback, localhost and the listen address, 
     assert.ok(cert.verify(new X509Certificate(server.credentials!.ca).publicKey), 'signed by the cluster CA');
     assert.match(server.url!, /^https:\/\/127\.0\.0\.2:/);
     assert.equal((await apiFetch(server, '/api/v1/namespaces')).status, 200);
+  }));
+
+test('a wildcard listen address puts every interface address in the serving certificate', () =>
+  withDir(async (dir) => {
+    const pki = await ClusterPki.open(dir);
+    const cert = new X509Certificate((await pki.issueServing(['0.0.0.0'])).cert);
+    const sans = cert.subjectAltName!;
+    const v4 = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a && a.family === 'IPv4')
+      .map((a) => a!.address);
+    assert.ok(v4.length > 0);
+    for (const a of v4) assert.ok(sans.includes(`IP Address:${a}`), `${a} in ${sans}`);
+    assert.ok(!sans.includes('0.0.0.0'), 'the wildcard itself is no name');
   }));
 
 test('a restart keeps the CA: the credentials written before it still work; an unusable CA is replaced', () =>
