@@ -49,6 +49,23 @@ test('bad flags exit 2 with a message saying what is wrong', () =>
         ['apiserver', '--service-cidr', '10.96.0.0/40', '--state-dir', join(dir, 's')],
         /--service-cidr: .*10\.96\.0\.0\/40/,
       ],
+      // No secret on the command line: --token is gone; --token-file takes a private file.
+      [['apiserver', '--token', 'secret'], /unknown option '--token'/],
+      [
+        ['apiserver', '--token-file', join(dir, 'missing.csv'), '--state-dir', join(dir, 's')],
+        /cannot read the token file/,
+      ],
+      [
+        [
+          'apiserver',
+          '--insecure-allow-unauthenticated',
+          '--listen',
+          '0.0.0.0:0',
+          '--state-dir',
+          join(dir, 's'),
+        ],
+        /refusing to serve without authentication on 0\.0\.0\.0/,
+      ],
       [['no-such-command'], /unknown command/],
     ];
     for (const [args, message] of cases) {
