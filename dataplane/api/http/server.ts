@@ -186,7 +186,7 @@ export class ApiHttpServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://kdp.invalid');
+    const url = requestTarget(req.url);
     const method = (req.method ?? 'GET').toUpperCase();
     const route = parsePath(url.pathname);
     const contentType = req.headers['content-type'];
@@ -283,6 +283,18 @@ export class ApiHttpServer {
     })();
     return this.closing;
   }
+}
+
+/**
+ * The path exactly as sent and the query. WHATWG URL parsing would resolve `%2e%2e` segments
+ * before routing (turning .../services/%2e%2e into the Namespace), so the path is never parsed
+ * as a URL; routes.ts splits and checks it segment by segment.
+ */
+function requestTarget(target = '/'): { pathname: string; search: string; searchParams: URLSearchParams } {
+  const q = target.indexOf('?');
+  const pathname = q < 0 ? target : target.slice(0, q);
+  const search = q < 0 ? '' : target.slice(q);
+  return { pathname, search, searchParams: new URLSearchParams(search) };
 }
 
 function digest(s: string): Buffer {
