@@ -8,6 +8,7 @@ import { afterEach, test } from 'node:test';
 import { ApiError } from '../../../dataplane/api/errors.ts';
 import { checkJsonValue, parseJsonSafely } from '../../../dataplane/api/json-safe.ts';
 import { applyPatch, type PatchType } from '../../../dataplane/api/registry/patch.ts';
+import { fieldValue } from '../../../dataplane/api/selectors.ts';
 import {
   call,
   DEPLOY_PATH,
@@ -160,4 +161,14 @@ test('bodies nested past the depth limit are 400 before parsing; YAML too', () =
   assert.doesNotThrow(() => parseJsonSafely(nest(1000)));
   assert.throws(() => parseJsonSafely(nest(1001)), /exceeded max depth/);
   assert.throws(() => checkJsonValue(JSON.parse(nest(1001))), /exceeded max depth/);
+});
+
+test('Accept parameters and field selectors named like prototype members are plain data', () => {
+  const f = newFixture();
+  expectObject(call(f, 'POST', SVC_PATH, { body: service('accept') }), 201);
+  const r = call(f, 'GET', `${SVC_PATH}/accept`, { accept: 'application/json;__proto__=x;constructor=y' });
+  assert.equal(expectObject(r).metadata.name, 'accept');
+  assertPrototypeClean();
+  assert.equal(fieldValue(service('x'), 'metadata.constructor'), '');
+  assert.equal(fieldValue(service('x'), 'metadata.name'), 'x');
 });
