@@ -8,6 +8,7 @@ import type { ApiResult } from '../../../dataplane/api/http/dispatch-types.ts';
 import { ApiHttpServer } from '../../../dataplane/api/http/server.ts';
 import { Store } from '../../../dataplane/api/store/store.ts';
 import type { KubeObject } from '../../../dataplane/api/types.ts';
+import { call, expectObject, newFixture, service, SVC_PATH } from './dispatch-fixture.ts';
 
 /** A dispatcher that answers /healthz and lets `bad` answer everything else. */
 function dispatcherWith(bad: () => ApiResult): Dispatcher {
@@ -151,3 +152,32 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+test('a watch whose filtering throws on a later event gets an ERROR event and ends; the create succeeds', async () => {
+  const f = newFixture();
+  const real = f.registry.filterFor.bind(f.registry);
+  f.registry.filterFor = (...args: Parameters<typeof real>) => {
+    const filter = real(...args);
+    return (o: KubeObject) => {
+      if (o.metadata.name === 'boom') throw new Error('filter broke');
+      return filter ? filter(o) : true;
+    };
+  };
+  const server = await ApiHttpServer.listen({ dispatcher: f.dispatch, tcp: { host: '127.0.0.1', port: 0 } });
+  try {
+    const res = await fetch(`${server.url}${SVC_PATH}?watch=true&labelSelector=app%3Dboom`);
+    assert.equal(res.status, 200);
+    const text = res.text();
+    expectObject(call(f, 'POST', SVC_PATH, { body: service('boom') }), 201);
+    const lines = (await text)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.at(-1).type, 'ERROR');
+    assert.equal(lines.at(-1).object.reason, 'InternalError');
+    assert.match(lines.at(-1).object.message, /filter broke/);
+    assert.equal(server.watchCount, 0);
+  } finally {
+    await server.close();
+  }
+});
