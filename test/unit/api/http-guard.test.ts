@@ -2,6 +2,7 @@
 // later callback, is logged and answered 500 InternalError with a Status; a failing log hook or
 // watcher costs only itself. Runs the real HTTP server with dispatchers that misbehave on purpose.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import type { Dispatcher } from '../../../dataplane/api/http/dispatch.ts';
 import type { ApiResult } from '../../../dataplane/api/http/dispatch-types.ts';
@@ -181,3 +182,44 @@ test('a watch whose filtering throws on a later event gets an ERROR event and en
     await server.close();
   }
 });
+
+test('methods the API does not serve (OPTIONS, TRACE, CONNECT, an unknown one) are answered; the server lives', async () => {
+  const f = newFixture();
+  const server = await ApiHttpServer.listen({ dispatcher: f.dispatch, tcp: { host: '127.0.0.1', port: 0 } });
+  try {
+    const answers: Record<string, string> = {};
+    for (const method of ['OPTIONS', 'TRACE', 'CONNECT', 'FOO', 'PROPFIND']) {
+      answers[method] = await rawStatusLine(
+        server.port!,
+        `${method} ${SVC_PATH} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      );
+    }
+    assert.match(answers.OPTIONS, / 405 /);
+    assert.match(answers.TRACE, / 405 /);
+    assert.match(answers.PROPFIND, / 405 /);
+    // Node's parser refuses what is not an HTTP method at all; CONNECT (no tunnels here) is closed.
+    assert.match(answers.FOO, / 400 /);
+    assert.equal(answers.CONNECT, '');
+    assert.equal(await (await fetch(`${server.url}${SVC_PATH}`)).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
+/** Sends raw bytes and resolves with the first line of the answer. */
+function rawStatusLine(port: number, raw: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let data = '';
+    s.on('data', (b) => {
+      data += b.toString();
+      if (data.includes('\r\n')) {
+        resolve(data.split('\r\n')[0]);
+        s.destroy();
+      }
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(data.split('\r\n')[0]));
+    s.write(raw);
+  });
+}
