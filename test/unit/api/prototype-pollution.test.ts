@@ -156,6 +156,11 @@ test('bodies nested past the depth limit are 400 before parsing; YAML too', () =
   );
   // Brackets inside strings are not nesting.
   assert.doesNotThrow(() => parseJsonSafely(JSON.stringify({ s: '['.repeat(5000) })));
+  assert.doesNotThrow(() => parseJsonSafely(JSON.stringify({ s: `"\\"${'['.repeat(5000)}` })));
+  // A string ending in a backslash ends there: the brackets after it count.
+  const afterBackslash = `{"a":"x\\\\","b":${'['.repeat(1001)}${']'.repeat(1001)}}`;
+  assert.equal((JSON.parse(afterBackslash.replace(/\[+\]+/, '0')) as { a: string }).a, 'x\\');
+  assert.throws(() => parseJsonSafely(afterBackslash), /exceeded max depth/);
   // Exactly at the limit is fine, one deeper is not.
   const nest = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
   assert.doesNotThrow(() => parseJsonSafely(nest(1000)));
