@@ -62,7 +62,7 @@ export interface HttpLimits {
   headersTimeoutMs: number;
   /** Time to receive a whole request, body included (upstream's --request-timeout is 60 s). */
   requestTimeoutMs: number;
-  /** How long an idle keep-alive connection stays open. */
+  /** How long an idle keep-alive connection stays open (upstream keeps them 90 s). */
   keepAliveTimeoutMs: number;
   /** Open connections per listener; more are closed as they arrive. */
   maxConnections: number;
@@ -72,7 +72,7 @@ export interface HttpLimits {
 export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
   headersTimeoutMs: 32_000,
   requestTimeoutMs: 60_000,
-  keepAliveTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 65_000,
   maxConnections: 4096,
   checkIntervalMs: 5_000,
 };
