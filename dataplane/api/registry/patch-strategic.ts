@@ -94,7 +94,10 @@ function retain(orig: Json, keys: unknown): Json {
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
     fail(`${RETAIN_KEYS} must be a list of strings`);
   const out: Json = {};
-  for (const k of keys) if (Object.hasOwn(orig, k)) out[k] = orig[k];
+  for (const k of keys) {
+    refuseUnsafeKey(k);
+    if (Object.hasOwn(orig, k)) out[k] = orig[k];
+  }
   return out;
 }
 

@@ -110,6 +110,7 @@ test('the merge functions refuse __proto__ from in-process callers too (defence 
     ['strategic', JSON.parse(`{"metadata":{"labels":${PROTO}}}`)],
     ['strategic', { spec: { '$setElementOrder/__proto__': [] } }],
     ['strategic', { spec: { '$deleteFromPrimitiveList/__proto__': [] } }],
+    ['strategic', { spec: { $retainKeys: ['__proto__'] } }],
     ['json', [{ op: 'add', path: '/spec/__proto__', value: { polluted: 'yes' } }]],
   ];
   for (const [type, body] of patches) {
