@@ -133,3 +133,13 @@ test('a connection flood past the cap is refused; the server keeps answering', a
   const res = await fetch(`${server.url}/healthz`);
   assert.equal(await res.text(), 'ok');
 });
+
+test('a request head past 16 KiB (one huge header, or thousands of small ones) is refused with 431', async () => {
+  for (const headers of [`X-Big: ${'a'.repeat(20 * 1024)}\r\n`, 'X-Many: a\r\n'.repeat(3000)]) {
+    const raw = await openRaw({ port: server.port! });
+    raw.socket.write(`GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
+    await within(raw.closed, 10_000, 'the server did not answer the oversized head');
+    assert.match(raw.received(), /^HTTP\/1\.1 431/);
+  }
+  assert.equal(await (await fetch(`${server.url}/healthz`)).text(), 'ok');
+});
