@@ -9,7 +9,7 @@ import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { connect } from 'node:net';
-import { KdpError } from '../../errors.ts';
+import { describeError, KdpError } from '../../errors.ts';
 import type { Authenticator, UserInfo } from '../auth/authenticator.ts';
 import { ApiError } from '../errors.ts';
 import type { Dispatcher } from './dispatch.ts';
@@ -57,8 +57,37 @@ export interface ApiHttpServerOptions {
   /** Unsent bytes after which a watcher that does not read is cut off (default 16 MiB). */
   maxWatchBufferedBytes?: number;
   metrics?: ApiMetrics;
+  /** Connection and request-time limits of every listener (defaults: HTTP_LIMIT_DEFAULTS). */
+  limits?: Partial<HttpLimits>;
   onRequest?(entry: RequestLogEntry): void;
+  /** Told of anything a request's handling threw (default: one line to stderr); the answer is a 500. */
+  onError?(error: unknown, request: { method: string; path: string }): void;
 }
+
+/**
+ * What one client can hold of a listener. A request's time limit covers receiving it (headers
+ * and body), not the answer, so long watch streams are not cut. Node checks the times every
+ * `checkIntervalMs`, so a slow request is cut at most that long after its limit.
+ */
+export interface HttpLimits {
+  /** Time to receive a request's headers (upstream's ReadHeaderTimeout is 32 s). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (upstream's --request-timeout is 60 s). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (upstream keeps them 90 s). */
+  keepAliveTimeoutMs: number;
+  /** Open connections per listener; more are closed as they arrive. */
+  maxConnections: number;
+  checkIntervalMs: number;
+}
+
+export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
+  headersTimeoutMs: 32_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 65_000,
+  maxConnections: 4096,
+  checkIntervalMs: 5_000,
+};
 
 const OPEN_PATHS = /^\/(healthz|readyz|livez|version)(\/|$)/;
 const JSON_TYPE = 'application/json';
@@ -111,14 +140,22 @@ export class ApiHttpServer {
   }
 
   private newServer(tls?: ApiHttpServerOptions['tls']): Server {
-    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
-    const common = { keepAlive: true, keepAliveTimeout: 65_000 };
+    const limits = { ...HTTP_LIMIT_DEFAULTS, ...this.opts.limits };
+    const options = {
+      keepAlive: true,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    };
+    const handler = (req: IncomingMessage, res: ServerResponse) =>
+      this.guard(req, res, () => this.handle(req, res))();
     // A client certificate is asked for but not required: the handshake completes either way and
     // authentication decides (a bearer token is as good; the open health paths need neither).
     const server: Server = tls
       ? createTlsServer(
           {
-            ...common,
+            ...options,
             cert: tls.cert,
             key: tls.key,
             ca: tls.clientCA,
@@ -127,22 +164,54 @@ export class ApiHttpServer {
           },
           handler,
         )
-      : createServer(common, handler);
-    server.keepAliveTimeout = 65_000;
+      : createServer(options, handler);
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    server.maxConnections = limits.maxConnections;
     this.servers.push(server);
     return server;
   }
 
+  /**
+   * Wraps a request's handling, or a later callback of it (body read, promise, close event), so
+   * that whatever it throws is logged and answered 500 instead of taking the process down.
+   */
+  private guard<A extends unknown[]>(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fn: (...args: A) => void,
+  ): (...args: A) => void {
+    return (...args) => {
+      try {
+        fn(...args);
+      } catch (e) {
+        this.logError(e, req);
+        if (res.headersSent) res.destroy();
+        else if (!res.destroyed) writeResult(res, errorResult(e));
+      }
+    };
+  }
+
+  private logError(e: unknown, req: IncomingMessage): void {
+    const request = { method: req.method ?? '', path: (req.url ?? '').split('?')[0] };
+    try {
+      if (this.opts.onError) this.opts.onError(e, request);
+      else
+        process.stderr.write(`kdp apiserver error: ${request.method} ${request.path}: ${describeError(e)}\n`);
+    } catch {
+      // A failing log hook must not turn a 500 into a crash.
+    }
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://kdp.invalid');
+    const url = requestTarget(req.url);
     const method = (req.method ?? 'GET').toUpperCase();
     const route = parsePath(url.pathname);
     const contentType = req.headers['content-type'];
     const resource = routeResource(route);
     const mverb = metricVerb(method, route, url.searchParams, contentType);
     let watchEnd: WatchEndReason | undefined;
-    res.once('close', () => {
+    const onClose = () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.observe(mverb, resource, res.statusCode, mverb === 'WATCH' ? undefined : seconds);
       this.opts.onRequest?.({
@@ -156,7 +225,8 @@ export class ApiHttpServer {
         watchEnd,
         user: user?.name,
       });
-    });
+    };
+    res.once('close', this.guard(req, res, onClose));
     let user: UserInfo | undefined;
     if (this.opts.authenticator && !OPEN_PATHS.test(url.pathname)) {
       user = this.opts.authenticator.authenticate(req);
@@ -175,13 +245,14 @@ export class ApiHttpServer {
         );
       }
       this.metrics.text().then(
-        (text) =>
+        this.guard(req, res, (text: string) =>
           writeResult(res, { kind: 'text', status: 200, body: text, contentType: this.metrics.contentType }),
+        ),
         (e: unknown) => writeResult(res, errorResult(e)),
       );
       return;
     }
-    readBody(req, this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, (err, body) => {
+    const onBody = (err: ApiError | undefined, body?: Buffer) => {
       if (err) {
         res.setHeader('Connection', 'close');
         return writeResult(res, errorResult(err));
@@ -211,7 +282,8 @@ export class ApiHttpServer {
         this.watches.add(stream);
         if (kind) this.metrics.watchOpened(kind);
       }
-    });
+    };
+    readBody(req, this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, this.guard(req, res, onBody));
   }
 
   /** Ends every watch, stops listening, closes idle and open connections. Idempotent. */
@@ -233,6 +305,18 @@ export class ApiHttpServer {
     })();
     return this.closing;
   }
+}
+
+/**
+ * The path exactly as sent and the query. WHATWG URL parsing would resolve `%2e%2e` segments
+ * before routing (turning .../services/%2e%2e into the Namespace), so the path is never parsed
+ * as a URL; routes.ts splits and checks it segment by segment.
+ */
+function requestTarget(target = '/'): { pathname: string; search: string; searchParams: URLSearchParams } {
+  const q = target.indexOf('?');
+  const pathname = q < 0 ? target : target.slice(0, q);
+  const search = q < 0 ? '' : target.slice(q);
+  return { pathname, search, searchParams: new URLSearchParams(search) };
 }
 
 function listenOn(server: Server, start: () => void): Promise<void> {
