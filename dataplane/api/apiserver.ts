@@ -75,7 +75,7 @@ export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
 export const DEFAULT_NODE_PORT_RANGE = { first: 30000, last: 32767 };
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 /** The kubeconfig's user, as kubeadm's admin.conf. */
-export const ADMIN_USER = { user: 'kubernetes-admin', groups: ['system:masters'] };
+const ADMIN_USER = { user: 'kubernetes-admin', groups: ['system:masters'] };
 /** The user of the local token (apiserver.token): the node agents and kdp's own commands. */
 const LOCAL_USER = { user: 'kdp:local', groups: ['system:masters'] };
 export const INSECURE_ERROR = 'KDP_ERR_APISERVER_INSECURE';
