@@ -138,12 +138,11 @@ export class Containers {
       });
       privileges = privilegesFor(pod, spec);
     } catch (e) {
-      const message = describeError(e);
-      // As the kubelet: a container its securityContext forbids is a configuration error.
-      const reason =
-        e instanceof KdpError && e.code === SECURITY_CONTEXT_ERROR
-          ? 'CreateContainerConfigError'
-          : 'CreateContainerError';
+      // As the kubelet: a container its securityContext forbids is a configuration error, with
+      // the kubelet's message.
+      const config = e instanceof KdpError && e.code === SECURITY_CONTEXT_ERROR;
+      const reason = config ? 'CreateContainerConfigError' : 'CreateContainerError';
+      const message = config ? e.message : describeError(e);
       if (c.waiting?.reason === reason && c.waiting.message === message) return false;
       c.waiting = { reason, message };
       return true;

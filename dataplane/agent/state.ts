@@ -13,15 +13,15 @@
  * and, next to the nodes' directories, each container's own writable directory (the only place
  * it may write besides its private /tmp, see workloads/isolation.ts):
  *
- *   <cluster dir>/pods/<uid>/<container>/
+ *   <cluster dir>/pods/<uid>/<container>/     (a state dir not in `<cluster dir>/nodes/`:
+ *                                              <state dir>/containers/<uid>/<container>/)
  *
  * A pod's record is written before its namespace is created (an intent log): a namespace never
  * exists without a record that names it, so a crash at any point leaves nothing unaccounted for.
  */
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { KdpError } from '../errors.ts';
-import { clusterDirOf } from './workloads/isolation.ts';
 import type { PortSpec } from './workloads/images.ts';
 
 export interface ContainerExit {
@@ -78,14 +78,15 @@ export class AgentState {
   readonly ipamFile: string;
   readonly workloadsDir: string;
   readonly subnetEnvFile: string;
-  /** The cluster's directory (`/run/kdp/<cluster>`), which containers never see. */
+  /** The cluster's directory (`/run/kdp/<cluster>`), or the state dir alone: containers never see it. */
   readonly clusterDir: string;
   /** Containers' own directories, by pod uid. */
   readonly containerDirs: string;
 
   constructor(readonly dir: string) {
-    this.clusterDir = clusterDirOf(dir);
-    this.containerDirs = join(this.clusterDir, 'pods');
+    const inCluster = basename(dirname(resolve(dir))) === 'nodes';
+    this.clusterDir = inCluster ? dirname(dirname(resolve(dir))) : resolve(dir);
+    this.containerDirs = join(this.clusterDir, inCluster ? 'pods' : 'containers');
     this.podsDir = join(dir, 'pods');
     this.ipamFile = join(dir, 'ipam.json');
     this.workloadsDir = join(dir, 'workloads');

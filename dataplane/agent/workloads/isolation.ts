@@ -17,7 +17,7 @@
  * handler does), reaps orphans, and exits with the workload's status when it ends.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Capability } from '../../api/capabilities.ts';
 import { type Privileges, setprivArgs } from './privileges.ts';
 
@@ -81,6 +81,3 @@ export function isolatedArgv(spec: IsolationSpec, argv: readonly string[]): stri
     ...argv,
   ];
 }
-
-/** The cluster's directory above an agent's state dir (`<cluster dir>/nodes/<node>`). */
-export const clusterDirOf = (stateDir: string) => dirname(dirname(resolve(stateDir)));
