@@ -96,5 +96,8 @@ exec 3<&- 4<&-
 IFS=$nl
 for h in $covered; do mount -o remount,bind,ro,nosuid,nodev,noexec "$h"; done
 IFS=$ifs
+# Private /tmp; read-only too with readOnlyRootFilesystem, as a container image's /tmp would be
+# (only now: what was shown may have needed directories made in it).
+if [ "$dir_access" = ro ]; then mount -o remount,bind,ro,nosuid,nodev /tmp; fi
 
 exec "$@"

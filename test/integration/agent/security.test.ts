@@ -3,9 +3,9 @@
 // it could do; the test also looks from the host. By default: uid and gid 65534, no capability in
 // any set, no_new_privs, its own pid namespace (a handful of processes), the host's files
 // read-only (/etc, /root, /var/tmp), /etc/shadow unreadable, kdp's state and the apiserver's
-// socket invisible, its own directory and a private /tmp writable. runAsUser with an added
-// capability gets exactly that capability; privileged is root with every capability; runAsNonRoot
-// with runAsUser 0 never starts and says why; SIGTERM reaches a workload that has no handler of
+// socket invisible, its own directory and a private /tmp writable (neither with
+// readOnlyRootFilesystem). runAsUser with an added capability gets exactly that capability;
+// privileged is root with every capability; runAsNonRoot with runAsUser 0 never starts and says why; SIGTERM reaches a workload that has no handler of
 // its own, so a delete does not wait for the grace period.
 // Run as root: node --import tsx --test test/integration/agent/security.test.ts
 import { test } from 'node:test';
@@ -108,6 +108,7 @@ test('containers run unprivileged and isolated unless their securityContext asks
       ),
       pods.create(withEnv(probePod('privileged', node, { privileged: true }))),
       pods.create(withEnv(probePod('nonroot', node, { runAsUser: 0 }, { runAsNonRoot: true }))),
+      pods.create(withEnv(probePod('readonly', node, { readOnlyRootFilesystem: true }))),
     ]);
     const uid = (name: string) => created.find((p) => p.metadata.name === name)!.metadata.uid!;
     const report = (name: string) =>
@@ -148,6 +149,9 @@ test('containers run unprivileged and isolated unless their securityContext asks
       assert.equal(userCap[set], '0000000000000400', set);
     assert.equal(userCap.write_etc, 'no');
 
+    const readonly = await report('readonly');
+    assert.deepEqual([readonly.uid, readonly.write_home, readonly.write_tmp], ['65534', 'no', 'no']);
+
     const privileged = await report('privileged');
     const own = await procStatus(process.pid);
     assert.equal(privileged.uid, '0');
@@ -170,7 +174,7 @@ test('containers run unprivileged and isolated unless their securityContext asks
     await pods.delete('plain', { namespace: 'default' });
     await waitFor('plain deleted', async () => (await pods.tryGet('plain', 'default')) === undefined, 60_000);
     assert.equal(existsSync(home), false, 'the container directory goes with the pod');
-    for (const name of ['user-cap', 'privileged', 'nonroot'])
+    for (const name of ['user-cap', 'privileged', 'nonroot', 'readonly'])
       await pods.delete(name, { namespace: 'default' });
     await waitFor(
       'all deleted',
