@@ -47,14 +47,28 @@ skipped() {
   return 1
 }
 
+# Namespace files (/run/netns/*) are let go first, in every mode: a copy of one in this mount
+# namespace would keep that network namespace, its veth and its routes alive after `ip netns del`
+# for as long as the container runs.
+nsfs=$(grep ' - nsfs ' /proc/self/mountinfo | cut -d ' ' -f 5) || :
+IFS=$nl
+for mp in $nsfs; do
+  case $mp in *\\*) mp=$(printf '%b' "$mp") ;; esac # mountinfo escapes blanks in octal
+  umount --lazy "$mp" 2>/dev/null || : # gone already, or under another: nothing to keep
+done
+IFS=$ifs
+
 if [ "$mode" = isolated ]; then
   # Read-only, one mount at a time: util-linux 2.38 has no recursive read-only bind. A remount
   # with `bind` changes this namespace's mount only, never the file system (the host keeps rw).
-  while read -r _ _ _ _ mp opts _; do
-    case $mp in *\\*) mp=$(printf '%b' "$mp") ;; esac # mountinfo escapes blanks in octal
+  mounts=$(cut -d ' ' -f 5,6 /proc/self/mountinfo) # read once: remounting changes the file
+  while read -r mp opts; do
+    case $mp in *\\*) mp=$(printf '%b' "$mp") ;; esac
     skipped "$mp" && continue
     mount -o "remount,bind,$opts,ro,nosuid,nodev" "$mp"
-  done </proc/self/mountinfo
+  done <<EOF
+$mounts
+EOF
 
   mount -t tmpfs -o mode=0755,nosuid,noexec,size=64k kdp-dev /dev
   mknod -m 666 /dev/null c 1 3

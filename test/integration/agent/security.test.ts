@@ -6,7 +6,8 @@
 // socket invisible, its own directory and a private /tmp writable (neither with
 // readOnlyRootFilesystem). runAsUser with an added capability gets exactly that capability;
 // privileged is root with every capability; runAsNonRoot with runAsUser 0 never starts and says why; SIGTERM reaches a workload that has no handler of
-// its own, so a delete does not wait for the grace period.
+// its own, so a delete does not wait for the grace period; no container keeps another pod's
+// network namespace alive.
 // Run as root: node --import tsx --test test/integration/agent/security.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Container, Pod, PodSecurityContext } from '../../../dataplane/api/types.ts';
+import { podVethName } from '../../../dataplane/cluster/topology-names.ts';
 import { withAgentCluster } from './agent-cluster.ts';
 import { procStatus } from './container-procs.ts';
 
@@ -174,6 +176,12 @@ test('containers run unprivileged and isolated unless their securityContext asks
     await pods.delete('plain', { namespace: 'default' });
     await waitFor('plain deleted', async () => (await pods.tryGet('plain', 'default')) === undefined, 60_000);
     assert.equal(existsSync(home), false, 'the container directory goes with the pod');
+    // The other containers' mount namespaces were made while plain's namespace file existed: they
+    // must not hold it, or its namespace and veth would outlive it.
+    const veth = podVethName('default', 'plain');
+    await waitFor('the veth of plain gone with its namespace', async () =>
+      (await c.kernel.links.list(c.nodes[0].netns)).every((l) => l.name !== veth),
+    );
     for (const name of ['user-cap', 'privileged', 'nonroot', 'readonly'])
       await pods.delete(name, { namespace: 'default' });
     await waitFor(
