@@ -15,9 +15,8 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Container, Pod, PodSecurityContext } from '../../../dataplane/api/types.ts';
-import { podVethName } from '../../../dataplane/cluster/topology-names.ts';
 import { withAgentCluster } from './agent-cluster.ts';
-import { procStatus } from './container-procs.ts';
+import { procStatus, workloadOf } from './container-procs.ts';
 
 type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 
@@ -176,11 +175,17 @@ test('containers run unprivileged and isolated unless their securityContext asks
     await pods.delete('plain', { namespace: 'default' });
     await waitFor('plain deleted', async () => (await pods.tryGet('plain', 'default')) === undefined, 60_000);
     assert.equal(existsSync(home), false, 'the container directory goes with the pod');
-    // The other containers' mount namespaces were made while plain's namespace file existed: they
-    // must not hold it, or its namespace and veth would outlive it.
-    const veth = podVethName('default', 'plain');
-    await waitFor('the veth of plain gone with its namespace', async () =>
-      (await c.kernel.links.list(c.nodes[0].netns)).every((l) => l.name !== veth),
+    // Mount namespaces made while other pods' namespace files existed hold none of them: a copy
+    // would keep a deleted pod's network namespace (and veth) alive as long as the container runs.
+    const userCapPid = Number(
+      (await readFile(join(c.stateDir(1), 'pods', uid('user-cap'), 'main.pid'), 'utf8')).trim(),
+    );
+    const userCapWorkload = await waitFor('user-cap workload', () => workloadOf(userCapPid));
+    const mounts = await readFile(`/proc/${userCapWorkload}/mountinfo`, 'utf8');
+    assert.ok(mounts.includes(' - tmpfs kdp-tmp '), 'this is the container mount namespace');
+    assert.deepEqual(
+      mounts.split('\n').filter((l) => l.includes(' - nsfs ')),
+      [],
     );
     for (const name of ['user-cap', 'privileged', 'nonroot', 'readonly'])
       await pods.delete(name, { namespace: 'default' });
