@@ -2,9 +2,10 @@
  * Container processes on the host: started detached (their own session and process group, so they
  * outlive the agent and a signal reaches their children too) inside a network namespace through
  * nsenter, isolated as isolation.ts says (own mount and pid namespaces, read-only host, the
- * container's user and capabilities), with stdout and stderr appended to a log file. A process is identified by its pid and
- * its start time (/proc/<pid>/stat field 22), so a restarted agent recognises the processes it
- * started and never signals a stranger that reused a pid. Readiness comes from the kernel: a
+ * container's user and capabilities), with stdout and stderr appended to a log file. The tracked
+ * process is unshare's, the host-side parent of the container's pid namespace (isolation.ts). A
+ * process is identified by its pid and its start time (/proc/<pid>/stat field 22), so a restarted
+ * agent recognises the processes it started and never signals a stranger that reused a pid. Readiness comes from the kernel: a
  * port counts as open when /proc/<pid>/net lists a listening TCP or a bound UDP socket on it, the
  * view of the process's own network namespace.
  *
