@@ -5,8 +5,8 @@
  * without --noflush the block starts from an empty table (rules and user chains gone, built-in
  * policies kept); with --noflush a declared user chain is emptied and a declared built-in chain
  * is left alone; a rule needs an existing chain and jump target; -X needs an existing, empty,
- * unreferenced user chain; -C needs the rule and its jump target to exist; NAT and REJECT targets only in their table and in chains reachable
- * from their hooks; no loop reachable from a built-in chain (fake-iptables-reach.ts). Anything
+ * unreferenced user chain; -C needs the rule and its jump target to exist; NAT and REJECT targets
+ * only in their table and in chains reachable from their hooks; no loop reachable from a built-in chain (fake-iptables-reach.ts). Anything
  * refused throws RejectedLine, and rollback() leaves the table as it was.
  */
 import { assertChainName } from '../iptables/rule-parse.ts';
