@@ -20,6 +20,7 @@ import type { Log } from '../agent/log.ts';
 import type { EndpointSlice, Node, Service } from '../api/types.ts';
 import { KdpError } from '../errors.ts';
 import { EndpointsTracker } from './endpoints-tracker.ts';
+import { KernelCheck } from './kernel-check.ts';
 import { ProxyMetrics } from './metrics.ts';
 import {
   type EndpointInfo,
@@ -47,7 +48,9 @@ export interface BaseProxierOptions<S extends ServicePortInfo, E extends Endpoin
   fullSyncPeriodMs?: number;
   /**
    * How often the mode's kernel state is checked between syncs (if the mode has a check);
-   * default 1 s, so traffic is back within 1 s + minSyncPeriod of an outside flush. Infinity: only
+   * default 1 s, so traffic is back within 1 s + minSyncPeriod of an outside flush. A check that
+   * takes longer than a tenth of this stretches the period to 10x its duration, so checking never
+   * costs more than 10% of a core (a 10k-service nat table takes ~0.5 s to read). Infinity: only
    * before partial syncs.
    */
   kernelCheckPeriodMs?: number;
@@ -86,9 +89,7 @@ export abstract class BaseProxier<
   private lastFullSync = -Infinity;
   /** Changes of a failed sync, owed to the next one. */
   private carried?: Changes<S, E>;
-  private readonly kernelCheckPeriodMs: number;
-  private checkTimer: unknown;
-  private stopped = false;
+  private readonly kernelCheck?: KernelCheck;
   /** A sync has succeeded: there is kernel state to check. */
   private hasSynced = false;
   /** Syncs started so far: a check that overlapped one has nothing to say. */
@@ -103,12 +104,23 @@ export abstract class BaseProxier<
     this.log = opts.log ?? (() => {});
     this.ipFamily = opts.ipFamily ?? 'IPv4';
     this.fullSyncPeriodMs = opts.fullSyncPeriodMs ?? 3_600_000;
-    this.kernelCheckPeriodMs = opts.kernelCheckPeriodMs ?? 1000;
-    if (!(this.kernelCheckPeriodMs > 0))
+    const checkPeriodMs = opts.kernelCheckPeriodMs ?? 1000;
+    if (!(checkPeriodMs > 0))
       throw new KdpError(
         'KDP_ERR_PROXY_CONFIG',
-        `kernelCheckPeriodMs must be positive, got ${this.kernelCheckPeriodMs}`,
+        `kernelCheckPeriodMs must be positive, got ${checkPeriodMs}`,
       );
+    // A mode's methods are on the prototype already, so whether it has a check is known here.
+    if (this.checkKernelState)
+      this.kernelCheck = new KernelCheck({
+        mode: opts.mode,
+        check: () => this.checkKernelState!(),
+        periodMs: checkPeriodMs,
+        clock: this.clock,
+        metrics: this.metrics,
+        log: this.log,
+        onTick: () => this.periodicKernelCheck(),
+      });
     this.services = new ServiceTracker({ ipFamily: this.ipFamily, makeServicePort: opts.makeServicePort });
     this.endpoints = new EndpointsTracker({
       nodeName: opts.nodeName,
@@ -194,13 +206,11 @@ export abstract class BaseProxier<
 
   start(): void {
     this.runner.start();
-    this.armKernelCheck();
+    this.kernelCheck?.start();
   }
 
   stop(): Promise<void> {
-    this.stopped = true;
-    if (this.checkTimer !== undefined) this.clock.clearTimer(this.checkTimer);
-    this.checkTimer = undefined;
+    this.kernelCheck?.stop();
     return this.runner.stop();
   }
 
@@ -209,45 +219,16 @@ export abstract class BaseProxier<
     await this.cleanupRules();
   }
 
-  private armKernelCheck(): void {
-    if (!this.checkKernelState || this.stopped || !Number.isFinite(this.kernelCheckPeriodMs)) return;
-    this.checkTimer = this.clock.setTimer(() => {
-      this.checkTimer = undefined;
-      void this.periodicKernelCheck().finally(() => this.armKernelCheck());
-    }, this.kernelCheckPeriodMs);
-  }
-
   /** Between syncs: a damaged kernel state asks for a full sync now (paced by the runner). */
   private async periodicKernelCheck(): Promise<void> {
     if (!this.hasSynced || this.syncing || this.needFullSync) return;
     const before = this.syncsStarted;
-    const damage = await this.findKernelDamage();
-    // A sync that ran meanwhile either repaired the damage or checked for it itself.
-    if (!damage || this.stopped || this.syncsStarted !== before) return;
-    this.noteKernelDamage(damage, 'timer');
+    const damage = await this.kernelCheck!.run();
+    // A sync that started meanwhile either repaired the damage or checked for it itself.
+    if (!damage || this.syncsStarted !== before) return;
+    this.kernelCheck!.note(damage, 'timer');
     this.needFullSync = true;
     this.requestSync();
-  }
-
-  /** The mode's check; its failure is logged and counts as "no damage known". */
-  private async findKernelDamage(): Promise<string | undefined> {
-    const started = this.clock.now();
-    try {
-      return await this.checkKernelState!();
-    } catch (err) {
-      this.log('warn', `${this.mode} proxier: could not check the kernel state`, { error: err });
-      return undefined;
-    } finally {
-      this.metrics.kernelCheckDuration.observe((this.clock.now() - started) / 1000);
-    }
-  }
-
-  private noteKernelDamage(damage: string, foundBy: 'sync' | 'timer'): void {
-    this.metrics.kernelStateRepairs.inc({ found_by: foundBy });
-    this.log('warn', `${this.mode} proxier: kernel state damaged from outside; full sync`, {
-      damage,
-      foundBy,
-    });
   }
 
   private requestSync(): void {
@@ -317,10 +298,10 @@ export abstract class BaseProxier<
   private async syncOnce(): Promise<void> {
     let full = this.needFullSync || this.clock.now() - this.lastFullSync >= this.fullSyncPeriodMs;
     // A partial sync rewrites only what changed: first make sure nothing else was taken away.
-    if (!full && this.hasSynced && this.checkKernelState) {
-      const damage = await this.findKernelDamage();
+    if (!full && this.hasSynced && this.kernelCheck) {
+      const damage = await this.kernelCheck.run();
       if (damage) {
-        this.noteKernelDamage(damage, 'sync');
+        this.kernelCheck.note(damage, 'sync');
         full = true;
       }
     }
