@@ -83,6 +83,9 @@ export function agentCommand(spec: AgentSpec): string[] {
     '--import',
     import.meta.resolve('tsx'),
     AGENT_MAIN,
+    // The agent exits (leaving the data plane forwarding) when this process dies: agent/supervisor-watch.ts.
+    '--supervisor-pid',
+    String(process.pid),
     '--cluster',
     spec.cluster,
     '--node',
