@@ -10,6 +10,7 @@ import {
   endpointKey,
   ipFamilyOf,
   isPortNumber,
+  PORT_PROTOCOLS,
   type EndpointInfo,
   type EndpointsMap,
   type MakeEndpoint,
@@ -45,7 +46,7 @@ export function sliceInfoOf(slice: EndpointSlice): SliceInfo {
     // A slice port without a number means "all ports", which no proxy implements (nor upstream).
     if (!p.port) continue;
     // Written into rules verbatim: only a real port number and protocol (see ipFamilyOf).
-    if (!isPortNumber(p.port) || !['TCP', 'UDP', 'SCTP'].includes(p.protocol ?? 'TCP')) continue;
+    if (!isPortNumber(p.port) || !PORT_PROTOCOLS.has(p.protocol ?? 'TCP')) continue;
     ports.push({ name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: p.port });
   }
   ports.sort((a, b) => a.port - b.port || cmp(a.name, b.name) || cmp(a.protocol, b.protocol));

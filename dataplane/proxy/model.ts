@@ -130,7 +130,8 @@ export function ipFamilyOf(ip: string): IPFamily | undefined {
   return isIPv4(ip) ? 'IPv4' : isIPv6(ip) ? 'IPv6' : undefined;
 }
 
-const PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'UDP', 'SCTP']);
+/** The protocols a Service or slice port may name (anything else is never programmed). */
+export const PORT_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'UDP', 'SCTP']);
 
 /** A port number a rule may carry (0 allowed where it means "none"). */
 export function isPortNumber(n: unknown, allowZero = false): n is number {
@@ -189,7 +190,7 @@ export function servicePortsOf(svc: Service, family: IPFamily = 'IPv4'): Service
     (p) =>
       isPortNumber(p.port) &&
       isPortNumber(p.nodePort ?? 0, true) &&
-      PROTOCOLS.has(p.protocol ?? 'TCP') &&
+      PORT_PROTOCOLS.has(p.protocol ?? 'TCP') &&
       (typeof p.targetPort !== 'number' || isPortNumber(p.targetPort)),
   );
   return ports.map((p) => {
