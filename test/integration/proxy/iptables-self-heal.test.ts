@@ -1,10 +1,12 @@
 /**
  * Self-healing on the real kernel, with both iptables backends: a pod requests a ClusterIP
- * continuously (a new connection every 20 ms), someone runs `iptables -t nat -F` inside the node's
- * namespace, and the proxy's periodic check notices and rewrites everything with a full sync. The
- * test counts the failed requests, measures the gap from the flush to the first request of the
- * unbroken run of answers after it, and requires the issue's bound (1 s + one minSyncPeriod, the
- * agent's default 1 s), the same rules as before the flush, and the repair in the agent's metrics.
+ * continuously (a new connection every 20 ms) while someone damages the rules inside the node's
+ * namespace, one kind after another (`iptables -t nat -F`, the PREROUTING jump deleted, nat
+ * KUBE-SERVICES deleted with -X, `iptables -t filter -F`), and the proxy's periodic check notices
+ * each and rewrites everything with a full sync. Per damage the test counts the failed requests,
+ * measures the gap to the first request of the unbroken run of answers after it, and requires the
+ * issue's bound (1 s + one minSyncPeriod, the agent's default 1 s), the same rules as before, and
+ * exactly one forced full sync in the agent's metrics (none before any damage).
  * Run as root:
  *   node scripts/run-tests.mjs integration iptables-self-heal
  */
@@ -44,8 +46,26 @@ function recovery(answers: readonly Answer[], from: number): { failed: number; r
   return { failed: after.filter((a) => a.error).length, recoveredAt: firstGood?.t };
 }
 
+const PORTALS = ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'];
+
+/** Damage someone else does inside the node's namespace: iptables commands, in order. */
+const DAMAGE: { name: string; commands: string[][] }[] = [
+  { name: 'nat -F', commands: [['-t', 'nat', '-F']] },
+  { name: 'the PREROUTING jump deleted', commands: [['-t', 'nat', '-D', 'PREROUTING', ...PORTALS]] },
+  {
+    name: 'nat KUBE-SERVICES flushed, unhooked and deleted (-X)',
+    commands: [
+      ['-t', 'nat', '-F', 'KUBE-SERVICES'],
+      ['-t', 'nat', '-D', 'PREROUTING', ...PORTALS],
+      ['-t', 'nat', '-D', 'OUTPUT', ...PORTALS],
+      ['-t', 'nat', '-X', 'KUBE-SERVICES'],
+    ],
+  },
+  { name: 'filter -F', commands: [['-t', 'filter', '-F']] },
+];
+
 for (const backend of ['nft', 'legacy'] as const) {
-  test(`iptables mode (${backend}): service traffic is back within 1 s + minSyncPeriod of nat -F`, async (t) => {
+  test(`iptables mode (${backend}): traffic is back within 1 s + minSyncPeriod of outside damage`, async (t) => {
     const cluster = uniqueCluster();
     const dir = mkdtempSync(join(tmpdir(), 'kdp-heal-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,7 +83,7 @@ for (const backend of ['nft', 'legacy'] as const) {
       const svc = await createService(c.client, 'web', { ports: HTTP });
       await using stream = streamRequests(inPod(c, 'client'), 'http', {
         ...{ dir, name: backend, ip: svc.spec.clusterIP!, port: 80 },
-        ...{ intervalMs: 20, timeoutMs: 200, waitFirstMs: 15_000, maxMs: 60_000 },
+        ...{ intervalMs: 20, timeoutMs: 200, waitFirstMs: 15_000, maxMs: 180_000 },
       });
       await until('10 answers', () => stream.soFar().filter((a) => a.body).length >= 10 || undefined);
       const before = await nodeRules(netns, backend);
@@ -75,34 +95,42 @@ for (const backend of ['nft', 'legacy'] as const) {
           metric(m, 'kdp_proxy_kernel_state_repairs_total', `{found_by="${by}"}`) ?? 0;
         return found('timer') + found('sync');
       };
-      const repairsBefore = await repairs();
-      assert.equal(repairsBefore, 0, 'intact rules pass the check on this backend (no spurious full sync)');
+      assert.equal(await repairs(), 0, 'intact rules pass the check on this backend (no spurious full sync)');
 
-      const flushedAt = Date.now();
-      const flush = await runIn(netnsPath(netns), [`iptables-${backend}`, '-w', '-t', 'nat', '-F']);
-      assert.equal(flush.code, 0, flush.stderr);
-      await until(
-        'the proxy to repair nat',
-        async () => (await nodeRules(netns, backend)) === before || undefined,
-        10_000,
-      );
-      await until('50 answers after the flush', () => {
-        const r = recovery(stream.soFar(), flushedAt);
-        return r.recoveredAt !== undefined &&
-          stream.soFar().filter((a) => a.t > r.recoveredAt! && a.body).length >= 50
-          ? true
-          : undefined;
-      });
+      const rounds: { damage: string; damagedAt: number }[] = [];
+      for (const [n, damage] of DAMAGE.entries()) {
+        const damagedAt = Date.now();
+        rounds.push({ damage: damage.name, damagedAt });
+        for (const args of damage.commands) {
+          const r = await runIn(netnsPath(netns), [`iptables-${backend}`, '-w', ...args]);
+          assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        }
+        await until(
+          `the proxy to repair: ${damage.name}`,
+          async () => (await nodeRules(netns, backend)) === before || undefined,
+          10_000,
+        );
+        await until(`30 answers after the repair of: ${damage.name}`, () => {
+          const r = recovery(stream.soFar(), damagedAt);
+          return r.recoveredAt !== undefined &&
+            stream.soFar().filter((a) => a.t > r.recoveredAt! && a.body).length >= 30
+            ? true
+            : undefined;
+        });
+        assert.equal(await repairs(), n + 1, `one forced full sync per damage (${damage.name})`);
+      }
       const answers = await stream.stop();
-      const { failed, recoveredAt } = recovery(answers, flushedAt);
-      const gap = recoveredAt! - flushedAt;
-      const total = answers.filter((a) => a.t >= flushedAt).length;
-      t.diagnostic(
-        `${backend}: ${failed}/${total} requests failed after the flush; traffic back after ${gap} ms`,
-      );
-      assert.ok(gap <= BOUND_MS, `traffic back ${gap} ms after the flush (bound ${BOUND_MS} ms)`);
-      assert.equal(await nodeRules(netns, backend), before, 'the same rules as before the flush');
-      assert.ok((await repairs()) > repairsBefore, 'the periodic check found the damage');
+      for (const [i, round] of rounds.entries()) {
+        const next = rounds[i + 1]?.damagedAt ?? Infinity;
+        const mine = answers.filter((a) => a.t < next);
+        const { failed, recoveredAt } = recovery(mine, round.damagedAt);
+        const gap = recoveredAt! - round.damagedAt;
+        const total = mine.filter((a) => a.t >= round.damagedAt).length;
+        t.diagnostic(
+          `${backend}, ${round.damage}: ${failed}/${total} requests failed; traffic back after ${gap} ms`,
+        );
+        assert.ok(gap <= BOUND_MS, `${round.damage}: traffic back ${gap} ms after it (bound ${BOUND_MS} ms)`);
+      }
     });
   });
 }
