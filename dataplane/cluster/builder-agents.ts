@@ -35,6 +35,8 @@ export interface AgentSpec {
   proxyMode: string;
   /** The pod network (the topology's podCidr): the proxy masquerades ClusterIP traffic from outside it. */
   clusterCidr: string;
+  /** Tests: more agent arguments, after the usual ones (e.g. `--iptables-backend legacy`). */
+  extraArgs?: readonly string[];
 }
 
 export interface AgentExit {
@@ -84,6 +86,9 @@ export function agentCommand(spec: AgentSpec): string[] {
     '--import',
     import.meta.resolve('tsx'),
     AGENT_MAIN,
+    // The agent exits (leaving the data plane forwarding) when this process dies: agent/supervisor-watch.ts.
+    '--supervisor-pid',
+    String(process.pid),
     '--cluster',
     spec.cluster,
     '--node',
@@ -109,7 +114,7 @@ export const processAgentSpawner: AgentSpawner = (spec) => {
   }
   const log = openSync(spec.logPath, 'a', 0o600);
   try {
-    const [cmd, ...args] = agentCommand(spec);
+    const [cmd, ...args] = [...agentCommand(spec), ...(spec.extraArgs ?? [])];
     // Its own session: a Ctrl-C at the terminal of a scenario reaches the scenario, which stops
     // its agents in order, instead of killing every agent at once behind its back.
     const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', log, log], detached: true });

@@ -380,7 +380,15 @@ export async function teardown(parts: ClusterParts): Promise<void> {
   await attempt(() => parts.server?.close());
   await attempt(() => parts.kernel.netns.deleteMany(mine));
   const p = parts.paths;
-  for (const f of [p.socket, p.token, p.kubeconfig, p.record, `${p.dir}/nodes`, `${p.dir}/pki`])
+  for (const f of [
+    p.socket,
+    p.token,
+    p.kubeconfig,
+    p.record,
+    `${p.dir}/nodes`,
+    `${p.dir}/pods`,
+    `${p.dir}/pki`,
+  ])
     rmSync(f, { recursive: true, force: true });
   if (parts.ownsStateDir) rmSync(p.dir, { recursive: true, force: true });
   steps.finish(`tearing down cluster "${cluster}"`);
