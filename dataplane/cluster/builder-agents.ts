@@ -4,8 +4,9 @@
  * alone), stopped with SIGTERM (then SIGKILL) on close. How one agent process is spawned is an
  * AgentSpawner, so tests can supervise stand-ins; processAgentSpawner is the real one, per the
  * contract in the issue-3 brief: `nsenter --net=/run/netns/<node netns> -- node --import tsx
- * dataplane/agent/main.ts --cluster C --node N --socket S --state-dir D --overlay O [--overlay-engine E]
- * --proxy-mode M --cluster-cidr P`, output to a log file.
+ * dataplane/agent/main.ts --cluster C --node N --socket S [--token-file T] --state-dir D --overlay O
+ * [--overlay-engine E] --proxy-mode M --cluster-cidr P`, output to a log file. The token goes by
+ * file path, never in argv or the environment, where other users could read it.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ export interface AgentSpec {
   node: string;
   netns: string;
   socketPath: string;
+  /** The file (0600) with the bearer token the agent presents on the socket. */
+  tokenFile?: string;
   stateDir: string;
   logPath: string;
   pidPath: string;
@@ -92,6 +95,7 @@ export function agentCommand(spec: AgentSpec): string[] {
     spec.node,
     '--socket',
     spec.socketPath,
+    ...(spec.tokenFile ? ['--token-file', spec.tokenFile] : []),
     '--state-dir',
     spec.stateDir,
     '--overlay',
