@@ -25,6 +25,17 @@ export function dns1123Subdomain(s: string): string | undefined {
   return undefined;
 }
 
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Service names: they become DNS labels and environment variable names, so no leading digit. */
+export function dns1035Label(s: string): string | undefined {
+  if (s.length > 63) return 'must be no more than 63 characters';
+  if (!DNS1035_LABEL.test(s)) {
+    return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+  }
+  return undefined;
+}
+
 /** Label and annotation keys: optional DNS subdomain prefix and a qualified name. */
 export function labelKey(k: string): string | undefined {
   const slash = k.indexOf('/');

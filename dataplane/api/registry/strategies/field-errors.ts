@@ -42,6 +42,10 @@ export class FieldErrors {
     this.add(field, 'FieldValueTooMany', `Too many: ${actual}: must have at most ${max} items`);
   }
 
+  tooLong(field: string, max: number): void {
+    this.add(field, 'FieldValueTooLong', `Too long: must have at most ${max} bytes`);
+  }
+
   /** Reports `err` (a validator's reason) as an invalid value when there is one. */
   check(field: string, value: unknown, err: string | undefined): void {
     if (err) this.invalid(field, value, err);
