@@ -34,6 +34,8 @@ export interface ApiServerOptions {
   port?: number;
   /** Unix socket path (default `${stateDir}/apiserver.sock`); `false` for none. */
   socketPath?: string | false;
+  /** Refuse every new Service externalIP (upstream's DenyServiceExternalIPs admission plugin). */
+  denyServiceExternalIPs?: boolean;
   /** Bearer token every client must present; none by default. */
   token?: string;
   /** Keep objects in `${dataDir}/state.db` across restarts; in memory only when absent. */
@@ -99,7 +101,8 @@ export class ApiServer implements AsyncDisposable {
     let http: ApiHttpServer | undefined;
     try {
       allocators.rebuild(store.list('services').items as Service[]);
-      const registry = new Registry(store, createStrategies(), allocators);
+      const strategies = createStrategies({ denyServiceExternalIPs: opts.denyServiceExternalIPs });
+      const registry = new Registry(store, strategies, allocators);
       bootstrap(registry, serviceCIDR);
       const metrics = new ApiMetrics({ storedObjects: (info) => store.count(groupResource(info)) });
       // The dispatcher needs the address for /api; the TCP port is known only once listening.

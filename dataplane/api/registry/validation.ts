@@ -65,6 +65,12 @@ function bare(s: string): boolean {
   return !s.includes('/') && !s.includes('%');
 }
 
+/** Whether an address lies in a CIDR (both valid, same family). */
+export function cidrContains(net: string, ip: string): boolean {
+  if (isIPv4(ip)) return Address4.isValid(net) && new Address4(ip).isInSubnet(new Address4(net));
+  return isIPv6(ip) && Address6.isValid(net) && new Address6(ip).isInSubnet(new Address6(net));
+}
+
 /** Dotted quad without leading zeros (upstream rejects 010.0.0.1 as ambiguous). A regex, as
  * EndpointSlices carry up to 100 000 addresses and a parser per address shows in write latency. */
 const IPV4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
@@ -111,6 +117,9 @@ export function nonSpecialIP(s: string): string | undefined {
     if (a === 169 && b === 254) return 'may not be in the link-local range (169.254.0.0/16, fe80::/10)';
     if (a === 224 && b === 0 && c === 0)
       return 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)';
+    // Stricter than upstream: no proxy can forward to a group or broadcast address either.
+    if (a >= 224 && a <= 239) return 'may not be a multicast address (224.0.0.0/4, ff00::/8)';
+    if (s === '255.255.255.255') return 'may not be the broadcast address (255.255.255.255)';
     return undefined;
   }
   const a6 = new Address6(s);
@@ -120,6 +129,7 @@ export function nonSpecialIP(s: string): string | undefined {
   if (a6.isInSubnet(new Address6('ff02::/16'))) {
     return 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)';
   }
+  if (a6.isMulticast()) return 'may not be a multicast address (224.0.0.0/4, ff00::/8)';
   return undefined;
 }
 

@@ -24,6 +24,7 @@ interface Flags {
   socket?: string;
   token?: string;
   serviceCidr: string;
+  denyServiceExternalIps?: boolean;
   nodePortRange: string;
   stateDir: string;
   logRequests?: boolean;
@@ -64,6 +65,7 @@ function optionsFrom(flags: Flags): ApiServerOptions {
     dataDir: flags.dataDir,
     stateDir: flags.stateDir,
     serviceCIDR: flags.serviceCidr,
+    denyServiceExternalIPs: flags.denyServiceExternalIps === true,
     nodePortRange: parsePortRange(flags.nodePortRange),
     onRequest: flags.logRequests
       ? (r) =>
@@ -95,6 +97,10 @@ export function apiserverCommand(hooks: ApiserverCommandHooks = {}): Command {
     .option('--socket <path>', 'unix socket path, "none" for no socket (default: STATE_DIR/apiserver.sock)')
     .option('--token <token>', 'require this bearer token from clients (it goes into the kubeconfig)')
     .option('--service-cidr <cidr>', 'CIDR ClusterIPs are allocated from', DEFAULT_SERVICE_CIDR)
+    .option(
+      '--deny-service-external-ips',
+      'refuse every Service externalIP, as upstream DenyServiceExternalIPs (addresses in the service CIDR are always refused)',
+    )
     .option('--node-port-range <first-last>', 'range NodePorts are allocated from', '30000-32767')
     .option('--state-dir <dir>', 'where the kubeconfig and the socket are written', '.kdp')
     .option('--log-requests', 'log every request to stderr')

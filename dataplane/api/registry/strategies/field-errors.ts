@@ -64,6 +64,15 @@ export class FieldErrors {
     if (value !== undefined && typeof value !== 'boolean') this.invalid(field, value, 'must be a boolean');
   }
 
+  /** An optional list of strings (a container's command or args). */
+  stringList(field: string, value: unknown): void {
+    if (value === undefined || value === null) return;
+    if (!Array.isArray(value)) return this.invalid(field, value, 'must be a list of strings');
+    value.forEach((v, i) => {
+      if (typeof v !== 'string') this.invalid(`${field}[${i}]`, v, 'must be a string');
+    });
+  }
+
   /** An optional integer field with a lower bound. */
   atLeast(field: string, value: unknown, min: number): void {
     if (value === undefined) return;
