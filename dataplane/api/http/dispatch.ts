@@ -35,6 +35,7 @@ import {
   patchTypeOf,
   requireBody,
 } from './request-body.ts';
+import { boolParam, checkReadParams } from './query-params.ts';
 import { isWatchRequest, notFoundPath, parsePath, type Route } from './routes.ts';
 import { negotiate, renderList, renderObject, watchTransform } from './table.ts';
 
@@ -114,7 +115,7 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
     return {
       kind: 'watch',
       timeoutSeconds: requested || Math.floor(watchTimeout * (1 + Math.random())),
-      allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
+      allowBookmarks: boolParam(q, 'allowWatchBookmarks') === true,
       start: (emit) =>
         registry.watch(info, namespace, { labelSelector, fieldSelector, resourceVersion }, emit),
       currentResourceVersion: () => String(registry.store.resourceVersion),
@@ -235,6 +236,7 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
     switch (req.method) {
       case 'GET':
       case 'HEAD':
+        checkReadParams(req.query);
         return read(req, r);
       case 'POST':
         return create(req, r);

@@ -122,7 +122,7 @@ function checkSub(r: Extract<Route, { kind: 'resource' }>): Route {
 
 export function isWatchRequest(query: URLSearchParams): boolean {
   const w = query.get('watch');
-  return w === 'true' || w === '1';
+  return w === 'true' || w === '1' || w === 't' || w === 'T' || w === 'TRUE' || w === 'True';
 }
 
 /** Upstream's verb names: get, list, watch, create, update, patch, delete, deletecollection. */

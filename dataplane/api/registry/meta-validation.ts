@@ -49,8 +49,8 @@ function validateName(errs: FieldErrors, m: Record<string, unknown>, rule: NameC
   if (generateName !== undefined && typeof generateName !== 'string') {
     errs.invalid('metadata.generateName', generateName, 'must be a string');
   } else if (generateName) {
-    // A prefix may end in '-': the random suffix follows it.
-    const err = rule(generateName.replace(/-$/, 'a'));
+    // A prefix may end in '-' (or '.' where names are subdomains): the random suffix follows it.
+    const err = rule(generateName.replace(/[-.]$/, 'a'));
     errs.check('metadata.generateName', generateName, err);
   }
   if (name === undefined || name === '') {
