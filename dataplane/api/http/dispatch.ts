@@ -10,7 +10,7 @@
 import { describeError } from '../../errors.ts';
 import { ApiError, badRequest } from '../errors.ts';
 import { applyPatch } from '../registry/patch.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { Registry, WriteOptions } from '../registry/registry.ts';
 import { apiVersionOf, type ResourceInfo } from '../resources.ts';
 import type { KubeObject, Status } from '../types.ts';
 import type { ApiRequest, ApiResult, WatchResult } from './dispatch-types.ts';
@@ -31,6 +31,7 @@ import {
   DEFAULT_MAX_BODY_BYTES,
   deleteOptions,
   dryRunParam,
+  fieldValidationParam,
   intParam,
   patchTypeOf,
   requireBody,
@@ -58,8 +59,13 @@ function methodNotAllowed(): ApiError {
   return new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
 }
 
-function ok(body: unknown, status = 200): ApiResult {
-  return { kind: 'object', status, body };
+function ok(body: unknown, status = 200, warnings?: string[]): ApiResult {
+  return warnings?.length ? { kind: 'object', status, body, warnings } : { kind: 'object', status, body };
+}
+
+/** Write options of a request: dryRun, and the decoding mode with a sink for its warnings. */
+function writeOptions(query: URLSearchParams): WriteOptions & { warnings: string[] } {
+  return { dryRun: dryRunParam(query), fieldValidation: fieldValidationParam(query), warnings: [] };
 }
 
 /** Any thrown value as a Status result; unexpected errors are 500 InternalError. */
@@ -149,7 +155,8 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
     checkObjectContentType(req.contentType);
     checkWriteParams(req.query);
     const body = requireBody(decodeBody(req.body, req.contentType, maxBody));
-    return ok(registry.create(r.info, r.namespace ?? '', body, { dryRun: dryRunParam(req.query) }), 201);
+    const o = writeOptions(req.query);
+    return ok(registry.create(r.info, r.namespace ?? '', body, o), 201, o.warnings);
   }
 
   function update(req: ApiRequest, r: ResourceRoute, name: string): ApiResult {
@@ -164,7 +171,8 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
     }
     if (r.subresource === 'finalize') return ok(finalize(r.info, name, body, dryRun));
     const sub = r.subresource === 'status' ? 'status' : undefined;
-    return ok(registry.update(r.info, ns, name, body, sub, { dryRun }));
+    const o = writeOptions(req.query);
+    return ok(registry.update(r.info, ns, name, body, sub, o), 200, o.warnings);
   }
 
   /** PUT namespaces/{name}/finalize: replaces spec.finalizers and nothing else. */
@@ -200,9 +208,15 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
       // Server-side apply of an object that does not exist yet creates it: the patch applied to
       // an empty object is what to create (the patch module refuses apply while kdp lacks it).
       const empty = { apiVersion: apiVersionOf(r.info), kind: r.info.kind, metadata: { name } };
-      return ok(registry.create(r.info, ns, applyPatch('apply', empty, body, r.info.kind), { dryRun }), 201);
+      const o = writeOptions(req.query);
+      return ok(
+        registry.create(r.info, ns, applyPatch('apply', empty, body, r.info.kind), o),
+        201,
+        o.warnings,
+      );
     }
-    return ok(registry.patch(r.info, ns, name, type, body, sub, { dryRun }));
+    const o = writeOptions(req.query);
+    return ok(registry.patch(r.info, ns, name, type, body, sub, o), 200, o.warnings);
   }
 
   function exists(info: ResourceInfo, ns: string, name: string): boolean {

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, invalid } from '../errors.ts';
 import type { DeleteOptions } from '../registry/registry.ts';
 import type { PatchType } from '../registry/patch.ts';
+import type { FieldValidation } from '../schema/decode.ts';
 
 /** Upstream's limit for a request body (3 MiB). */
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -108,6 +109,12 @@ export function dryRunParam(query: URLSearchParams): boolean {
 }
 
 const FIELD_VALIDATION = new Set(['Ignore', 'Warn', 'Strict']);
+
+/** fieldValidation of a write; Warn when absent, as upstream defaults it. */
+export function fieldValidationParam(query: URLSearchParams): FieldValidation {
+  const fv = query.get('fieldValidation');
+  return fv === 'Strict' || fv === 'Ignore' ? fv : 'Warn';
+}
 
 /** fieldManager and fieldValidation are accepted and checked for form (kdp keeps no managedFields). */
 export function checkWriteParams(query: URLSearchParams): void {
