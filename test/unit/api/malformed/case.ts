@@ -1,0 +1,18 @@
+/** One request of the malformed-request suite and what the server must answer; cases are data. */
+export interface MalformedCase {
+  /** Unique, says what is sent; finding-named cases start with the finding, e.g. 'crash: merge patch __proto__ in labels'. */
+  name: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Raw request path with query, sent byte for byte (may hold %2e%2e etc.). */
+  path: string;
+  contentType?: string;
+  /** A string or Buffer is sent as is; anything else is JSON.stringify'd. */
+  body?: unknown;
+  /** Objects to create first (through the normal API) so the case has something to hit. */
+  setup?: { path: string; body: unknown }[];
+  /** Expected HTTP status and Status.reason (e.g. 400 'BadRequest', 422 'Invalid', 404 'NotFound'). */
+  status: number;
+  reason?: string;
+  /** After the case: a GET that must be 404 (nothing stored) or a predicate on the stored object. */
+  notStored?: string;
+}
