@@ -11,6 +11,7 @@ import { describeError } from '../../errors.ts';
 import { ApiError, badRequest } from '../errors.ts';
 import { applyPatch } from '../registry/patch.ts';
 import type { Registry, WriteOptions } from '../registry/registry.ts';
+import { checkDuplicateFields } from '../schema/decode.ts';
 import { apiVersionOf, type ResourceInfo } from '../resources.ts';
 import type { KubeObject, Status } from '../types.ts';
 import type { ApiRequest, ApiResult, WatchResult } from './dispatch-types.ts';
@@ -63,9 +64,14 @@ function ok(body: unknown, status = 200, warnings?: string[]): ApiResult {
   return warnings?.length ? { kind: 'object', status, body, warnings } : { kind: 'object', status, body };
 }
 
-/** Write options of a request: dryRun, and the decoding mode with a sink for its warnings. */
-function writeOptions(query: URLSearchParams): WriteOptions & { warnings: string[] } {
-  return { dryRun: dryRunParam(query), fieldValidation: fieldValidationParam(query), warnings: [] };
+/**
+ * Write options of a request: dryRun, and the decoding mode with a sink for its warnings, which
+ * starts with the body's duplicate fields (400 under Strict).
+ */
+function writeOptions(req: ApiRequest, info: ResourceInfo): WriteOptions & { warnings: string[] } {
+  const fieldValidation = fieldValidationParam(req.query);
+  const warnings = checkDuplicateFields(info, req.body, fieldValidation);
+  return { dryRun: dryRunParam(req.query), fieldValidation, warnings };
 }
 
 /** Any thrown value as a Status result; unexpected errors are 500 InternalError. */
@@ -155,7 +161,7 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
     checkObjectContentType(req.contentType);
     checkWriteParams(req.query);
     const body = requireBody(decodeBody(req.body, req.contentType, maxBody));
-    const o = writeOptions(req.query);
+    const o = writeOptions(req, r.info);
     return ok(registry.create(r.info, r.namespace ?? '', body, o), 201, o.warnings);
   }
 
@@ -171,7 +177,7 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
     }
     if (r.subresource === 'finalize') return ok(finalize(r.info, name, body, dryRun));
     const sub = r.subresource === 'status' ? 'status' : undefined;
-    const o = writeOptions(req.query);
+    const o = writeOptions(req, r.info);
     return ok(registry.update(r.info, ns, name, body, sub, o), 200, o.warnings);
   }
 
@@ -208,14 +214,14 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
       // Server-side apply of an object that does not exist yet creates it: the patch applied to
       // an empty object is what to create (the patch module refuses apply while kdp lacks it).
       const empty = { apiVersion: apiVersionOf(r.info), kind: r.info.kind, metadata: { name } };
-      const o = writeOptions(req.query);
+      const o = writeOptions(req, r.info);
       return ok(
         registry.create(r.info, ns, applyPatch('apply', empty, body, r.info.kind), o),
         201,
         o.warnings,
       );
     }
-    const o = writeOptions(req.query);
+    const o = writeOptions(req, r.info);
     return ok(registry.patch(r.info, ns, name, type, body, sub, o), 200, o.warnings);
   }
 

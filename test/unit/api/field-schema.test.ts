@@ -141,3 +141,24 @@ test('finding 5: wrong JSON types are 400 whatever fieldValidation says', () => 
   }
   expectStatus(call(f, 'GET', `${POD_PATH}/x`), 404, 'NotFound');
 });
+
+test('duplicate JSON fields: 400 under Strict, a warning under Warn (last value kept), silent under Ignore', () => {
+  const f = newFixture();
+  const raw = (name: string) =>
+    `{"apiVersion":"v1","kind":"Service","metadata":{"name":"${name}","name":"${name}"},"spec":{"ports":[{"port":80,"port":81}]}}`;
+  const s = expectStatus(call(f, 'POST', SVC_PATH, { raw: raw('dup-a'), query: strict }), 400, 'BadRequest');
+  assert.match(
+    s.message,
+    /strict decoding error: duplicate field "metadata\.name", duplicate field "spec\.ports\[0\]\.port"/,
+  );
+  expectStatus(call(f, 'GET', `${SVC_PATH}/dup-a`), 404, 'NotFound');
+  const r = call(f, 'POST', SVC_PATH, { raw: raw('dup-b'), query: { fieldValidation: 'Warn' } });
+  assert.equal(expectObject(r, 201).spec.ports[0].port, 81);
+  assert.deepEqual((r as { warnings?: string[] }).warnings, [
+    'duplicate field "metadata.name"',
+    'duplicate field "spec.ports[0].port"',
+  ]);
+  const q = call(f, 'POST', SVC_PATH, { raw: raw('dup-c'), query: { fieldValidation: 'Ignore' } });
+  expectObject(q, 201);
+  assert.equal((q as { warnings?: string[] }).warnings, undefined);
+});

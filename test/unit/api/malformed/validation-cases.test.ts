@@ -32,7 +32,7 @@ function send(
   path: string,
   body?: unknown,
   contentType?: string,
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
   const url = new URL(server.url!);
   const payload =
     body === undefined
@@ -60,7 +60,7 @@ function send(
           } catch {
             parsed = text;
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
+          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
         });
       },
     );
@@ -99,4 +99,20 @@ test('the server still answers health checks and lists after every case', async 
   const list = await send('GET', '/api/v1/namespaces/default/services');
   assert.equal(list.status, 200);
   assert.equal(list.body.kind, 'ServiceList');
+});
+
+test('fieldValidation=Warn answers with a Warning: 299 header per unknown field, over HTTP', async () => {
+  const body = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'warned' },
+    spec: { ports: [{ port: 80, colour: 'red' }], foo: 1 },
+  };
+  const r = await send('POST', '/api/v1/namespaces/default/services?fieldValidation=Warn', body);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(
+    r.headers.warning,
+    '299 - "unknown field \\"spec.ports[0].colour\\"", 299 - "unknown field \\"spec.foo\\""',
+  );
+  assert.equal(r.body.spec.foo, undefined);
 });
