@@ -14,7 +14,7 @@ import { createAllocators } from './allocators/index.ts';
 import { ApiError } from './errors.ts';
 import { createDispatcher, type Dispatcher } from './http/dispatch.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './http/request-body.ts';
-import { ApiHttpServer, type RequestLogEntry } from './http/server.ts';
+import { ApiHttpServer, type HttpLimits, type RequestLogEntry } from './http/server.ts';
 import { ApiMetrics } from './http/metrics.ts';
 import { Registry } from './registry/registry.ts';
 import { createStrategies } from './registry/strategies/index.ts';
@@ -52,6 +52,8 @@ export interface ApiServerOptions {
   watchTimeoutSeconds?: number;
   bookmarkIntervalMs?: number;
   maxWatchBufferedBytes?: number;
+  /** Connection and request-time limits of the listeners (defaults in HTTP_LIMIT_DEFAULTS). */
+  httpLimits?: Partial<HttpLimits>;
   onRequest?(entry: RequestLogEntry): void;
 }
 
@@ -124,6 +126,7 @@ export class ApiServer implements AsyncDisposable {
         maxBodyBytes: opts.maxBodyBytes,
         bookmarkIntervalMs: opts.bookmarkIntervalMs,
         maxWatchBufferedBytes: opts.maxWatchBufferedBytes,
+        limits: opts.httpLimits,
         metrics,
         onRequest: opts.onRequest,
       });

@@ -87,6 +87,7 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
 
   function nonResource(req: ApiRequest, route: Exclude<Route, ResourceRoute>): ApiResult {
     if (route.kind === 'unknown') throw notFoundPath();
+    if (route.kind === 'badSegment') throw badRequest(route.message);
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
     switch (route.kind) {
       case 'root':

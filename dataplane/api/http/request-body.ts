@@ -6,6 +6,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, invalid } from '../errors.ts';
+import { checkJsonValue, parseJsonSafely } from '../json-safe.ts';
 import type { DeleteOptions } from '../registry/registry.ts';
 import type { PatchType } from '../registry/patch.ts';
 import type { FieldValidation } from '../schema/decode.ts';
@@ -71,8 +72,14 @@ export function decodeBody(body: unknown, contentType: string | undefined, maxBy
   const text = body.toString();
   if (text.trim() === '') return undefined;
   try {
-    return isYaml(contentType) ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text);
+    if (!isYaml(contentType)) return parseJsonSafely(text);
+    // The yaml parser stores a `__proto__` key as data and fails cleanly when nesting exhausts
+    // the stack; the walk after it applies the same key and depth rules as for JSON.
+    const value: unknown = parseYaml(text, { maxAliasCount: 100 });
+    checkJsonValue(value);
+    return value;
   } catch (e) {
+    if (e instanceof ApiError) throw e;
     const what = isYaml(contentType) ? 'yaml' : 'json';
     throw badRequest(`the request body could not be decoded: ${what} parse error: ${(e as Error).message}`);
   }

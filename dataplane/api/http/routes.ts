@@ -16,6 +16,8 @@ export type Route =
   | { kind: 'version' }
   | { kind: 'health'; check: string }
   | { kind: 'openapi'; rest: string }
+  /** A name or namespace segment no object can have (`..`, an encoded `/`): 400 before any lookup. */
+  | { kind: 'badSegment'; message: string }
   | { kind: 'unknown' };
 
 const HEALTH = new Set(['healthz', 'readyz', 'livez']);
@@ -40,20 +42,55 @@ function isServedVersion(group: string, version: string): boolean {
   return RESOURCES.some((r) => r.group === group && r.version === version);
 }
 
-function splitPath(path: string): string[] | undefined {
-  try {
-    return path
-      .split('/')
-      .filter((s) => s !== '')
-      .map((s) => decodeURIComponent(s));
-  } catch {
-    return undefined;
+/**
+ * Splits the raw path (as the client sent it, never normalised: `%2e%2e` must not climb a
+ * level) on `/` first and decodes each segment after, so an encoded `/` stays inside its segment
+ * where the segment check sees it.
+ */
+function splitPath(path: string): string[] | { bad: string } {
+  const raw = path.split('/').filter((s) => s !== '');
+  const out: string[] = [];
+  for (const s of raw) {
+    try {
+      out.push(decodeURIComponent(s));
+    } catch {
+      return { bad: `invalid URL escape in path segment "${s}"` };
+    }
   }
+  return out;
+}
+
+/**
+ * Upstream's rule for names and namespaces that appear in a path (IsValidPathSegmentName):
+ * after decoding they may not be `.` or `..` nor contain `/` or `%`.
+ */
+export function pathSegmentProblems(s: string): string[] {
+  if (s === '.' || s === '..') return [`may not be '${s}'`];
+  const out: string[] = [];
+  if (s.includes('/')) out.push("may not contain '/'");
+  if (s.includes('%')) out.push("may not contain '%'");
+  return out;
+}
+
+function checkSegments(r: Extract<Route, { kind: 'resource' }>): Route {
+  for (const [what, value] of [
+    ['Namespace', r.namespace],
+    ['Name', r.name],
+  ] as const) {
+    const problems = value === undefined ? [] : pathSegmentProblems(value);
+    if (problems.length) {
+      return {
+        kind: 'badSegment',
+        message: `${what} parameter invalid: ${JSON.stringify(value)}: ${problems.join(';')}`,
+      };
+    }
+  }
+  return r;
 }
 
 export function parsePath(path: string): Route {
   const seg = splitPath(path);
-  if (!seg) return { kind: 'unknown' };
+  if (!Array.isArray(seg)) return { kind: 'badSegment', message: seg.bad };
   if (seg.length === 0) return { kind: 'root' };
   const [first, ...rest] = seg;
   if (first === 'version' && rest.length === 0) return { kind: 'version' };
@@ -109,13 +146,13 @@ function resourceRoute(group: string, seg: string[]): Route {
 }
 
 function checkSub(r: Extract<Route, { kind: 'resource' }>): Route {
-  if (r.subresource === undefined) return r;
-  if (r.subresource === 'finalize' && r.info.kind === 'Namespace') return r;
+  if (r.subresource === undefined) return checkSegments(r);
+  if (r.subresource === 'finalize' && r.info.kind === 'Namespace') return checkSegments(r);
   if (
     (r.subresource === 'status' || r.subresource === 'scale') &&
     r.info.subresources.includes(r.subresource)
   ) {
-    return r;
+    return checkSegments(r);
   }
   return { kind: 'unknown' };
 }

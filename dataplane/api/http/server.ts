@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { KdpError } from '../../errors.ts';
+import { describeError, KdpError } from '../../errors.ts';
 import { ApiError } from '../errors.ts';
 import type { Dispatcher } from './dispatch.ts';
 import { errorResult } from './dispatch.ts';
@@ -45,8 +45,37 @@ export interface ApiHttpServerOptions {
   /** Unsent bytes after which a watcher that does not read is cut off (default 16 MiB). */
   maxWatchBufferedBytes?: number;
   metrics?: ApiMetrics;
+  /** Connection and request-time limits of every listener (defaults: HTTP_LIMIT_DEFAULTS). */
+  limits?: Partial<HttpLimits>;
   onRequest?(entry: RequestLogEntry): void;
+  /** Told of anything a request's handling threw (default: one line to stderr); the answer is a 500. */
+  onError?(error: unknown, request: { method: string; path: string }): void;
 }
+
+/**
+ * What one client can hold of a listener. A request's time limit covers receiving it (headers
+ * and body), not the answer, so long watch streams are not cut. Node checks the times every
+ * `checkIntervalMs`, so a slow request is cut at most that long after its limit.
+ */
+export interface HttpLimits {
+  /** Time to receive a request's headers (upstream's ReadHeaderTimeout is 32 s). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (upstream's --request-timeout is 60 s). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (upstream keeps them 90 s). */
+  keepAliveTimeoutMs: number;
+  /** Open connections per listener; more are closed as they arrive. */
+  maxConnections: number;
+  checkIntervalMs: number;
+}
+
+export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
+  headersTimeoutMs: 32_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 65_000,
+  maxConnections: 4096,
+  checkIntervalMs: 5_000,
+};
 
 const OPEN_PATHS = /^\/(healthz|readyz|livez|version)(\/|$)/;
 const JSON_TYPE = 'application/json';
@@ -101,12 +130,52 @@ export class ApiHttpServer {
   }
 
   private newServer(): Server {
-    const server = createServer({ keepAlive: true, keepAliveTimeout: 65_000 }, (req, res) =>
-      this.handle(req, res),
+    const limits = { ...HTTP_LIMIT_DEFAULTS, ...this.opts.limits };
+    const server = createServer(
+      {
+        keepAlive: true,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+        requestTimeout: limits.requestTimeoutMs,
+        connectionsCheckingInterval: limits.checkIntervalMs,
+      },
+      (req, res) => this.guard(req, res, () => this.handle(req, res))(),
     );
-    server.keepAliveTimeout = 65_000;
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    server.maxConnections = limits.maxConnections;
     this.servers.push(server);
     return server;
+  }
+
+  /**
+   * Wraps a request's handling, or a later callback of it (body read, promise, close event), so
+   * that whatever it throws is logged and answered 500 instead of taking the process down.
+   */
+  private guard<A extends unknown[]>(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fn: (...args: A) => void,
+  ): (...args: A) => void {
+    return (...args) => {
+      try {
+        fn(...args);
+      } catch (e) {
+        this.logError(e, req);
+        if (res.headersSent) res.destroy();
+        else if (!res.destroyed) writeResult(res, errorResult(e));
+      }
+    };
+  }
+
+  private logError(e: unknown, req: IncomingMessage): void {
+    const request = { method: req.method ?? '', path: (req.url ?? '').split('?')[0] };
+    try {
+      if (this.opts.onError) this.opts.onError(e, request);
+      else
+        process.stderr.write(`kdp apiserver error: ${request.method} ${request.path}: ${describeError(e)}\n`);
+    } catch {
+      // A failing log hook must not turn a 500 into a crash.
+    }
   }
 
   private authorized(req: IncomingMessage, path: string): boolean {
@@ -117,14 +186,14 @@ export class ApiHttpServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://kdp.invalid');
+    const url = requestTarget(req.url);
     const method = (req.method ?? 'GET').toUpperCase();
     const route = parsePath(url.pathname);
     const contentType = req.headers['content-type'];
     const resource = routeResource(route);
     const mverb = metricVerb(method, route, url.searchParams, contentType);
     let watchEnd: WatchEndReason | undefined;
-    res.once('close', () => {
+    const onClose = () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.observe(mverb, resource, res.statusCode, mverb === 'WATCH' ? undefined : seconds);
       this.opts.onRequest?.({
@@ -137,7 +206,8 @@ export class ApiHttpServer {
         durationMs: seconds * 1000,
         watchEnd,
       });
-    });
+    };
+    res.once('close', this.guard(req, res, onClose));
     if (!this.authorized(req, url.pathname)) {
       return writeResult(res, errorResult(new ApiError('Unauthorized', 'Unauthorized')));
     }
@@ -154,13 +224,14 @@ export class ApiHttpServer {
         );
       }
       this.metrics.text().then(
-        (text) =>
+        this.guard(req, res, (text: string) =>
           writeResult(res, { kind: 'text', status: 200, body: text, contentType: this.metrics.contentType }),
+        ),
         (e: unknown) => writeResult(res, errorResult(e)),
       );
       return;
     }
-    readBody(req, this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, (err, body) => {
+    const onBody = (err: ApiError | undefined, body?: Buffer) => {
       if (err) {
         res.setHeader('Connection', 'close');
         return writeResult(res, errorResult(err));
@@ -189,7 +260,8 @@ export class ApiHttpServer {
         this.watches.add(stream);
         if (kind) this.metrics.watchOpened(kind);
       }
-    });
+    };
+    readBody(req, this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, this.guard(req, res, onBody));
   }
 
   /** Ends every watch, stops listening, closes idle and open connections. Idempotent. */
@@ -211,6 +283,18 @@ export class ApiHttpServer {
     })();
     return this.closing;
   }
+}
+
+/**
+ * The path exactly as sent and the query. WHATWG URL parsing would resolve `%2e%2e` segments
+ * before routing (turning .../services/%2e%2e into the Namespace), so the path is never parsed
+ * as a URL; routes.ts splits and checks it segment by segment.
+ */
+function requestTarget(target = '/'): { pathname: string; search: string; searchParams: URLSearchParams } {
+  const q = target.indexOf('?');
+  const pathname = q < 0 ? target : target.slice(0, q);
+  const search = q < 0 ? '' : target.slice(q);
+  return { pathname, search, searchParams: new URLSearchParams(search) };
 }
 
 function digest(s: string): Buffer {

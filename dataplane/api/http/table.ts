@@ -57,7 +57,8 @@ function parseAccept(accept: string): MediaRange[] {
     .filter((part) => part !== '')
     .map((part) => {
       const [type, ...rest] = part.split(';').map((s) => s.trim());
-      const params: Record<string, string> = {};
+      // Header parameters are client-chosen keys: a null prototype keeps `__proto__` plain data.
+      const params: Record<string, string> = Object.create(null) as Record<string, string>;
       for (const p of rest) {
         const eq = p.indexOf('=');
         if (eq > 0) params[p.slice(0, eq).trim()] = p.slice(eq + 1).trim();

@@ -69,6 +69,11 @@ export function serveWatch(
 
   const write = (ev: WatchEvent): void => {
     if (ended) return;
+    if (ev.type === 'ERROR') {
+      // The watch failed server-side: its Status goes out as is and the stream ends.
+      res.write(JSON.stringify(ev) + '\n');
+      return finish('error');
+    }
     let line: string;
     try {
       line = watch.transform ? JSON.stringify(watch.transform(ev)) + '\n' : eventLine(ev);

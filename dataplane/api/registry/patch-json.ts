@@ -4,7 +4,7 @@
  * Works on a private copy of the document; values from the patch are cloned in.
  */
 import { deepEqual, isObj } from '../json-values.ts';
-import { fail } from './patch-strategic.ts';
+import { fail, refuseUnsafeKey } from './patch-strategic.ts';
 
 export function jsonPatch(doc: unknown, ops: unknown[]): unknown {
   ops.forEach((op, i) => {
@@ -12,7 +12,7 @@ export function jsonPatch(doc: unknown, ops: unknown[]): unknown {
     if (typeof op.path !== 'string') fail(`operation ${i} (${op.op}) has no "path"`);
     const path = parsePointer(op.path);
     const value = () => {
-      if (!('value' in op)) fail(`operation ${i} (${op.op} ${op.path}) has no "value"`);
+      if (!Object.hasOwn(op, 'value')) fail(`operation ${i} (${op.op} ${op.path}) has no "value"`);
       return structuredClone(op.value);
     };
     const from = () => {
@@ -62,7 +62,11 @@ function parsePointer(p: string): string[] {
   return p
     .slice(1)
     .split('/')
-    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+    .map((t) => {
+      const token = t.replace(/~1/g, '/').replace(/~0/g, '~');
+      refuseUnsafeKey(token);
+      return token;
+    });
 }
 
 function arrayIndex(arr: unknown[], token: string, path: string, forInsert: boolean): number {

@@ -7,6 +7,7 @@
  * Works on private copies: `orig` may be changed, the patch never is (values are cloned in).
  */
 import { badRequest } from '../errors.ts';
+import { isUnsafeKey } from '../json-safe.ts';
 import { deepEqual, isObj, type Json } from '../json-values.ts';
 import type { FieldPatchInfo, PatchSchema } from './patch-schema.ts';
 
@@ -20,6 +21,19 @@ const DELETE = Symbol('delete');
 
 export function fail(message: string): never {
   throw badRequest(`unable to apply patch: ${message}`);
+}
+
+/**
+ * Every merge refuses `__proto__` itself, though the body decoder already does: a patch can
+ * also come from an in-process caller, and `out[k] = v` with that key would change a prototype.
+ */
+export function refuseUnsafeKey(key: string): void {
+  if (isUnsafeKey(key)) fail(`the key ${JSON.stringify(key)} is not allowed`);
+}
+
+/** The own value of a key: inherited members such as `constructor` are not data. */
+function own(o: Json, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
 }
 
 export function strategicMerge(orig: unknown, patch: Json, schema: PatchSchema): unknown {
@@ -42,20 +56,23 @@ function mergeMap(orig: Json, patch: Json, schema: PatchSchema | undefined): Jso
   const before: Json = { ...orig };
   let out: Json = orig;
   if (patch[RETAIN_KEYS] !== undefined) out = retain(out, patch[RETAIN_KEYS]);
+  for (const k of Object.keys(patch)) refuseUnsafeKey(k);
   for (const [k, v] of Object.entries(patch)) {
     if (!k.startsWith(DELETE_FROM)) continue;
     const field = k.slice(DELETE_FROM.length);
+    refuseUnsafeKey(field);
     if (!Array.isArray(v)) fail(`${k} must be a list`);
-    const list = out[field];
+    const list = own(out, field);
     if (Array.isArray(list)) out[field] = list.filter((x) => !v.some((d) => deepEqual(d, x)));
   }
   for (const [k, v] of Object.entries(patch)) {
     if (k === PATCH || k === RETAIN_KEYS || k.startsWith(DELETE_FROM) || k.startsWith(SET_ORDER)) continue;
-    const info = schema?.[k];
+    const info = schema && Object.hasOwn(schema, k) ? schema[k] : undefined;
+    const cur = own(out, k);
     if (v === null) delete out[k];
-    else if (Array.isArray(v)) out[k] = mergeList(out[k], v, info);
+    else if (Array.isArray(v)) out[k] = mergeList(cur, v, info);
     else if (isObj(v)) {
-      const merged = mergeMap(isObj(out[k]) ? (out[k] as Json) : {}, v, info?.fields);
+      const merged = mergeMap(isObj(cur) ? cur : {}, v, info?.fields);
       if (merged === DELETE) delete out[k];
       else out[k] = merged;
     } else out[k] = v;
@@ -63,9 +80,11 @@ function mergeMap(orig: Json, patch: Json, schema: PatchSchema | undefined): Jso
   for (const [k, v] of Object.entries(patch)) {
     if (!k.startsWith(SET_ORDER)) continue;
     const field = k.slice(SET_ORDER.length);
+    refuseUnsafeKey(field);
     if (!Array.isArray(v)) fail(`${k} must be a list`);
-    if (Array.isArray(out[field]))
-      out[field] = reorder(out[field], v, before[field], schema?.[field]?.mergeKey);
+    const list = own(out, field);
+    const mergeKey = schema && Object.hasOwn(schema, field) ? schema[field].mergeKey : undefined;
+    if (Array.isArray(list)) out[field] = reorder(list, v, own(before, field), mergeKey);
   }
   return out;
 }
@@ -75,7 +94,10 @@ function retain(orig: Json, keys: unknown): Json {
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
     fail(`${RETAIN_KEYS} must be a list of strings`);
   const out: Json = {};
-  for (const k of keys) if (k in orig) out[k] = orig[k];
+  for (const k of keys) {
+    refuseUnsafeKey(k);
+    if (Object.hasOwn(orig, k)) out[k] = orig[k];
+  }
   return out;
 }
 

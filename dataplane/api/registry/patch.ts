@@ -5,10 +5,11 @@
  * Any failure is a 400 `unable to apply patch: ...`; neither argument is changed.
  */
 import { ApiError } from '../errors.ts';
+import { parseJsonSafely } from '../json-safe.ts';
 import { isObj, type Json } from '../json-values.ts';
 import { jsonPatch } from './patch-json.ts';
 import { patchSchemaFor } from './patch-schema.ts';
-import { fail, strategicMerge } from './patch-strategic.ts';
+import { fail, refuseUnsafeKey, strategicMerge } from './patch-strategic.ts';
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
 
@@ -43,19 +44,24 @@ function parseBody(patch: unknown): unknown {
   if (typeof patch !== 'string' && !(patch instanceof Uint8Array)) return patch;
   const text = typeof patch === 'string' ? patch : Buffer.from(patch).toString('utf8');
   try {
-    return JSON.parse(text);
+    return parseJsonSafely(text);
   } catch (e) {
+    if (e instanceof ApiError) throw e;
     return fail(`the patch is not valid JSON: ${(e as Error).message}`);
   }
 }
 
-/** RFC 7386: objects merge recursively, null deletes, anything else replaces. */
+/**
+ * RFC 7386: objects merge recursively, null deletes, anything else replaces. Only own keys of
+ * the target are merged into (an inherited `constructor` is not an object to merge with).
+ */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isObj(patch)) return structuredClone(patch);
   const out: Json = isObj(target) ? target : {};
   for (const [k, v] of Object.entries(patch)) {
+    refuseUnsafeKey(k);
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else out[k] = mergePatch(Object.hasOwn(out, k) ? out[k] : undefined, v);
   }
   return out;
 }

@@ -174,6 +174,14 @@ export class Registry {
           else if (now) emit({ type: 'ADDED', object: ev.object });
           else if (before) emit({ type: 'DELETED', object: ev.object });
         },
+        // The store drops a watcher whose filtering threw; its client hears why and relists.
+        failed: (e: unknown) => {
+          const err =
+            e instanceof ApiError
+              ? e
+              : new ApiError('InternalError', `Internal error occurred: ${String(e)}`);
+          emit({ type: 'ERROR', object: err.status as unknown as KubeObject });
+        },
       },
       fromRV,
     );

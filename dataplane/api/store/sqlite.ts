@@ -24,9 +24,10 @@
  * asynchronously once their batch commits, which the synchronous Store does not do.
  *
  * The file is opened with an exclusive lock held until close, so two apiservers on one data dir
- * fail fast instead of silently diverging (and WAL needs no shared-memory file then).
+ * fail fast instead of silently diverging (and WAL needs no shared-memory file then). The file
+ * and its WAL are 0600 whatever the umask or the mode of the data directory: they hold every object.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KdpError } from '../../errors.ts';
@@ -168,6 +169,13 @@ function openDatabase(
   } catch (e) {
     fail(`cannot create its directory: ${errorText(e)}`, e);
   }
+  try {
+    // Created here, not by SQLite, so it is 0600 whatever the umask (SQLite would use 0644); its
+    // WAL then gets the same mode, as SQLite gives a journal its database's permissions.
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'EEXIST') fail(`cannot create it: ${errorText(e)}`, e);
+  }
   let db: Database.Database | undefined;
   try {
     db = new Database(file, { timeout: lockTimeoutMs });
@@ -180,6 +188,9 @@ function openDatabase(
     db.exec('BEGIN IMMEDIATE');
     checkOrCreateSchema(db, fail);
     db.exec('COMMIT');
+    // Only now that the file is known to be kdp's: a store from before this rule, or one whose
+    // mode was changed, is made private again, with its WAL.
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
     return db;
   } catch (e) {
     db?.close();

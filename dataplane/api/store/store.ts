@@ -8,6 +8,7 @@
  * shared with the store and the watch window: callers must treat them as read-only and clone
  * before changing anything.
  */
+import { describeError } from '../../errors.ts';
 import { ApiError } from '../errors.ts';
 import { deepEqual } from '../json-values.ts';
 import type { KubeObject, WatchEventType } from '../types.ts';
@@ -30,6 +31,11 @@ export interface WatchSink {
   namespace?: string;
   /** Called synchronously for every event after the watch starts. */
   send(ev: StoreEvent): void;
+  /**
+   * Told when `send` threw: the sink is dropped (its watch ends there) and the write that caused
+   * the event still succeeds for its writer and every other watcher. Default: a line to stderr.
+   */
+  failed?(error: unknown): void;
 }
 
 export interface ListPage {
@@ -246,13 +252,29 @@ export class Store {
       }
     }
     for (const s of this.sinks) {
-      if (s.gr === ev.gr && (!s.namespace || s.namespace === ev.namespace)) s.send(ev);
+      if (s.gr !== ev.gr || (s.namespace && s.namespace !== ev.namespace)) continue;
+      try {
+        s.send(ev);
+      } catch (e) {
+        this.sinks.delete(s);
+        dropped(s, e);
+      }
     }
   }
 
   close(): void {
     this.sinks.clear();
     this.persistence?.close();
+  }
+}
+
+function dropped(sink: WatchSink, e: unknown): void {
+  try {
+    if (sink.failed) sink.failed(e);
+    else
+      process.stderr.write(`kdp store: a ${sink.gr} watcher failed and was dropped: ${describeError(e)}\n`);
+  } catch {
+    // Nothing a failing watcher does may fail the write that triggered it.
   }
 }
 

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
 import { seededRandom } from '../../../bench/lib/stats.ts';
 
 const KDP = join(import.meta.dirname, '..', '..', '..', 'bin', 'kdp');
@@ -172,7 +173,10 @@ class Workload {
     assert.equal(list.status, 200);
     const items = list.body.items as {
       metadata: { name: string; resourceVersion: string; labels?: Record<string, string> };
+      spec?: { clusterIP?: string };
     }[];
+    const ips = items.map((o) => o.spec?.clusterIP).filter((ip) => ip && ip !== 'None');
+    assert.equal(new Set(ips).size, ips.length, 'after the restart a ClusterIP is held by two Services');
     const found = new Map(
       items.filter((o) => o.metadata.name.startsWith('d-')).map((o) => [o.metadata.name, o]),
     );
@@ -258,6 +262,15 @@ test(
         `RV ${probeRV} after restart is not above ${work.maxAckedRV} handed out before`,
       );
       work.maxAckedRV = probeRV;
+    }
+    // The file itself is sound after the kills (checked once the last server is gone).
+    await killHard(running);
+    running = undefined;
+    const db = new Database(join(dir, 'data', 'state.db'), { readonly: true });
+    try {
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    } finally {
+      db.close();
     }
   },
 );

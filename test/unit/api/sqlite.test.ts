@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -130,6 +130,39 @@ test('the data directory is created with mode 0700', (t) => {
   p.close();
   assert.equal(statSync(dir).mode & 0o777, 0o700);
   assert.equal(statSync(join(dir, '..')).mode & 0o777, 0o700);
+});
+
+for (const umask of [0o000, 0o022]) {
+  test(`state.db and its WAL are 0600 in a 0755 directory with umask ${umask.toString(8).padStart(3, '0')}`, (t) => {
+    const dir = join(tempDir(t), 'open');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const file = join(dir, 'state.db');
+    const old = process.umask(umask);
+    let store: Store;
+    try {
+      store = openStore(file);
+      store.create('services', service('a', 80));
+    } finally {
+      process.umask(old);
+    }
+    assert.equal(statSync(dir).mode & 0o777, 0o755, 'the directory is left as it was');
+    assert.ok(existsSync(`${file}-wal`), 'the WAL exists while the store is open');
+    for (const f of [file, `${file}-wal`]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+    assert.equal(existsSync(`${file}-shm`), false, 'no shared-memory file with the exclusive lock');
+    store.close();
+  });
+}
+
+test('a store written before the 0600 rule (0644 files) is made private when opened', (t) => {
+  const file = join(tempDir(t), 'state.db');
+  openStore(file).close();
+  chmodSync(file, 0o644);
+  const store = openStore(file);
+  store.create('services', service('a', 80));
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.equal(statSync(`${file}-wal`).mode & 0o777, 0o600);
+  store.close();
 });
 
 test('a file that is not SQLite is refused with KDP_ERR_STORE_OPEN', (t) => {

@@ -1,4 +1,8 @@
-/** One request of the malformed-request suite and what the server must answer; cases are data. */
+/**
+ * One malformed request and the answer it must get: the data shape of the malformed-request
+ * suite. Cases live in cases-<topic>.ts files in this folder (each exports `cases`), and
+ * malformed.test.ts sends every one of them to a real apiserver over HTTP.
+ */
 export interface MalformedCase {
   /** Unique, says what is sent; finding-named cases start with the finding, e.g. 'crash: merge patch __proto__ in labels'. */
   name: string;
