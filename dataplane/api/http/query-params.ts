@@ -12,6 +12,11 @@ const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 const RV_MATCH = ['Exact', 'NotOlderThan'];
 
+/** Whether a query value is one of Go's spellings of true. */
+export function isGoTrue(raw: string | null): boolean {
+  return raw !== null && TRUE.has(raw);
+}
+
 /** A boolean query parameter; undefined when absent or empty, 400 when not a Go boolean. */
 export function boolParam(query: URLSearchParams, name: string): boolean | undefined {
   const raw = query.get(name);
