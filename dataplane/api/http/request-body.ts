@@ -161,7 +161,14 @@ export function deleteOptions(body: unknown, query: URLSearchParams): DeleteOpti
     if (b.dryRun !== undefined && b.dryRun !== null) opts.dryRun = dryRunOf(b.dryRun);
   }
   const grace = query.get('gracePeriodSeconds');
-  if (grace !== null && grace !== '') opts.gracePeriodSeconds = checkGrace(Number(grace));
+  if (grace !== null && grace !== '') {
+    // Not an integer at all fails decoding (400); a negative one fails validation (422).
+    if (!/^-?\d{1,15}$/.test(grace))
+      throw badRequest(
+        `invalid value for query parameter gracePeriodSeconds: "${grace}" (expected an integer)`,
+      );
+    opts.gracePeriodSeconds = checkGrace(Number(grace));
+  }
   const prop = query.get('propagationPolicy');
   if (prop !== null && prop !== '') opts.propagationPolicy = checkPropagation(prop);
   else if (query.get('orphanDependents') === 'true') opts.propagationPolicy = 'Orphan';

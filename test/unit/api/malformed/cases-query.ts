@@ -101,7 +101,8 @@ const writes: MalformedCase[] = WRITE_QUERIES.flatMap(([q, status], i): Malforme
 
 const DELETE_QUERIES: [string, number][] = [
   ['gracePeriodSeconds=-1', 422],
-  ['gracePeriodSeconds=soon', 422],
+  ['gracePeriodSeconds=soon', 400],
+  ['gracePeriodSeconds=1.5', 400],
   ['propagationPolicy=Sometimes', 422],
   ['dryRun=Maybe', 400],
 ];
