@@ -1,10 +1,13 @@
 /**
- * A lean HTTP/1.1 client for the benchmark: node:http over a keep-alive agent with one socket per
+ * A lean HTTP/1.1 client for the benchmark: node:http (node:https with the CA and a client
+ * certificate when the server authenticates) over a keep-alive agent with one socket per
  * concurrent lane, bodies sent as prepared bytes. The load generator's own cost then stays small
  * next to the server's (fetch/undici costs several times more per request in the caller).
  */
-import { Agent, request } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import { KdpError } from '../../dataplane/errors.ts';
+import type { BenchTls } from './server-worker.ts';
 
 export interface Reply {
   status: number;
@@ -12,15 +15,33 @@ export interface Reply {
 }
 
 export class BenchClient {
-  private readonly agent: Agent;
+  private readonly agent: http.Agent;
   private readonly host: string;
   private readonly port: number;
+  private readonly request: typeof http.request;
 
-  constructor(baseURL: string, maxSockets: number) {
+  constructor(
+    baseURL: string,
+    maxSockets: number,
+    private readonly tls?: BenchTls,
+  ) {
     const u = new URL(baseURL);
     this.host = u.hostname;
     this.port = Number(u.port);
-    this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+    const pool = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
+    const secure = u.protocol === 'https:';
+    this.agent = secure ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
+    this.request = secure ? (https.request as typeof http.request) : http.request;
+  }
+
+  /** A GET on a connection of its own (a watch), with the same TLS and credentials. */
+  stream(path: string, onResponse: (res: IncomingMessage) => void): ClientRequest {
+    const req = this.request(
+      { host: this.host, port: this.port, path, agent: false, ...this.tls },
+      onResponse,
+    );
+    req.end();
+    return req;
   }
 
   send(
@@ -35,7 +56,7 @@ export class BenchClient {
         headers['content-type'] = contentType;
         headers['content-length'] = Buffer.byteLength(body);
       }
-      const req = request(
+      const req = this.request(
         { agent: this.agent, host: this.host, port: this.port, method, path, headers },
         (res) => {
           const chunks: Buffer[] = [];

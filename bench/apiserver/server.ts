@@ -1,7 +1,9 @@
 /**
  * Starts and stops the benchmark's apiserver: ApiServer.start in a worker thread (see
  * server-worker.ts), on 127.0.0.1 with a free port, no unix socket, and its state (kubeconfig,
- * and the SQLite file when durable) in a temp dir removed at close.
+ * PKI, and the SQLite file when durable) in a temp dir removed at close. By default it serves TLS
+ * and authenticates as the product does; `plain` runs the explicit insecure mode (plain HTTP, no
+ * authentication), the baseline that measures what TLS and authentication cost.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +11,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ApiServerOptions } from '../../dataplane/api/apiserver.ts';
 import { KdpError } from '../../dataplane/errors.ts';
-import type { ServerMessage } from './server-worker.ts';
+import type { BenchTls, ServerMessage } from './server-worker.ts';
 
 /**
  * A worker does not inherit tsx's loader from `npx tsx` or `node --import tsx`, so it registers
@@ -21,6 +23,8 @@ const WORKER_BOOTSTRAP = `import(${TSX_API}).then(({ register }) => (register(),
 
 export interface BenchServer {
   url: string;
+  /** The CA and the admin's client certificate, when the server authenticates. */
+  tls?: BenchTls;
   /** The data dir when durable, for reporting the file's size. */
   dataDir?: string;
   /** CPU time the server's thread has used so far, ms (see threadCpuMs). */
@@ -28,10 +32,11 @@ export interface BenchServer {
   close(): Promise<void>;
 }
 
-export async function startBenchServer(opts: { durable: boolean }): Promise<BenchServer> {
+export async function startBenchServer(opts: { durable: boolean; plain?: boolean }): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'kdp-bench-api-'));
   const dataDir = opts.durable ? join(dir, 'data') : undefined;
   const options: ApiServerOptions = { host: '127.0.0.1', port: 0, socketPath: false, stateDir: dir, dataDir };
+  options.insecureAllowUnauthenticated = opts.plain;
   // Long enough that no watch ends during a run; bookmarks off so watch streams carry only events.
   options.watchTimeoutSeconds = 3600;
   const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: options });
@@ -46,6 +51,7 @@ export async function startBenchServer(opts: { durable: boolean }): Promise<Benc
       throw new Error('error' in msg ? msg.error : `unexpected message ${JSON.stringify(msg)}`);
     return {
       url: msg.url,
+      tls: msg.tls,
       dataDir,
       cpuMs: () =>
         new Promise<number>((resolve) => {

@@ -3,7 +3,6 @@
  * concurrent keep-alive lanes, list latency (full, label-selected, first page), and watch event
  * delivery to many concurrent watchers.
  */
-import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { KdpError } from '../../dataplane/errors.ts';
 import type { BenchClient } from './http-client.ts';
@@ -130,7 +129,6 @@ function sentStamp(buf: Buffer, start: number, end: number): number {
  */
 export async function watchDelivery(
   client: BenchClient,
-  baseURL: string,
   opts: { namespace: string; watchers: number; events: number; warmupEvents: number; timeoutMs: number },
 ): Promise<WatchResult> {
   const total = opts.warmupEvents + opts.events;
@@ -144,12 +142,11 @@ export async function watchDelivery(
   let unexpected: string | undefined;
   let waitingFor = -1;
   let wake: () => void = () => {};
-  const u = new URL(baseURL);
   const watch = (w: number) =>
     new Promise<void>((resolve, reject) => {
       let received = 0;
       const path = `${base}?watch=true&resourceVersion=${from}`;
-      const req = request({ host: u.hostname, port: u.port, path, agent: false }, (res) => {
+      const req = client.stream(path, (res) => {
         if (res.statusCode !== 200) return reject(new Error(`watch: HTTP ${res.statusCode}`));
         let pending: Buffer | undefined;
         res.on('data', (chunk: Buffer) => {
@@ -172,7 +169,6 @@ export async function watchDelivery(
       });
       req.on('error', reject);
       req.on('socket', (s) => sockets.push(s));
-      req.end();
     });
   await Promise.all(Array.from({ length: opts.watchers }, (_, w) => watch(w)));
   let timer: NodeJS.Timeout | undefined;

@@ -9,11 +9,12 @@
 import { constants } from 'node:os';
 import type { Pod } from '../api/types.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
-import { describeError } from '../errors.ts';
+import { describeError, KdpError } from '../errors.ts';
 import type { Log } from './log.ts';
 import { restartsAfter } from './pod-status.ts';
 import type { AgentState, ContainerRecord, PodRecord } from './state.ts';
 import { launchFor, type PortSpec } from './workloads/images.ts';
+import { privilegesFor, SECURITY_CONTEXT_ERROR } from './workloads/privileges.ts';
 import type { ProcessExit, ProcessRunner } from './workloads/processes.ts';
 
 export interface ContainersOptions {
@@ -128,16 +129,22 @@ export class Containers {
     const key = podKey(rec);
     const title = `kdp:${this.o.cluster}:pod:${key}`;
     let launch;
+    let privileges;
     try {
       launch = launchFor(spec, {
         workloadScript: this.o.workloadScript,
         nodeBinary: this.o.nodeBinary,
         title,
       });
+      privileges = privilegesFor(pod, spec);
     } catch (e) {
-      const message = describeError(e);
-      if (c.waiting?.reason === 'CreateContainerError' && c.waiting.message === message) return false;
-      c.waiting = { reason: 'CreateContainerError', message };
+      // As the kubelet: a container its securityContext forbids is a configuration error, with
+      // the kubelet's message.
+      const config = e instanceof KdpError && e.code === SECURITY_CONTEXT_ERROR;
+      const reason = config ? 'CreateContainerConfigError' : 'CreateContainerError';
+      const message = config ? e.message : describeError(e);
+      if (c.waiting?.reason === reason && c.waiting.message === message) return false;
+      c.waiting = { reason, message };
       return true;
     }
     const restarting = c.lastExit !== undefined;
@@ -147,10 +154,11 @@ export class Containers {
       c.waiting = undefined;
       return true;
     }
+    const containerDir = this.o.state.containerDir(rec.uid, c.name);
     try {
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-        HOME: '/root',
+        HOME: containerDir,
         ...Object.fromEntries((spec.env ?? []).map((e) => [e.name, e.value ?? ''])),
         KDP_CLUSTER: this.o.cluster,
         KDP_NODE_NAME: this.o.node,
@@ -164,6 +172,13 @@ export class Containers {
         argv: launch.argv,
         env,
         logFile: this.o.state.logFile(rec.uid, c.name),
+        isolation: {
+          privileges,
+          containerDir,
+          workloadsDir: launch.builtin ? this.o.state.workloadsDir : undefined,
+          // kdp's state (records, logs, the apiserver's socket) and the namespaces' files.
+          hidden: ['/run/kdp', '/run/netns', this.o.state.clusterDir],
+        },
       });
       c.pid = started.pid;
       c.pidStart = started.pidStart;

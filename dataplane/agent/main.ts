@@ -24,6 +24,7 @@ import { cleanupProxyModes, IPTABLES_BACKENDS, proxyModeNames } from '../proxy/m
 import { Agent } from './agent.ts';
 import { isLogLevel, jsonLog } from './log.ts';
 import { findOwnNamespace } from './node-netns.ts';
+import { watchSupervisor } from './supervisor-watch.ts';
 
 export const AGENT_USAGE = `usage: agent --cluster NAME --node NODE --socket PATH --state-dir DIR [options]
        agent --cluster NAME --cleanup [--netns NAME]
@@ -33,6 +34,7 @@ export const AGENT_USAGE = `usage: agent --cluster NAME --node NODE --socket PAT
   --socket PATH           the apiserver's unix socket
   --state-dir DIR         where the agent keeps pod records, IPAM and logs
   --token-file PATH       bearer token for the apiserver
+  --supervisor-pid PID    exit (as on SIGTERM: rules, routes and pods stay) once this process is gone
   --netns NAME            the node's namespace (default: the one the agent runs in)
   --overlay NAME          overlay backend (default host-gw; have: ${overlayBackendNames().join(', ')})
   --overlay-engine NAME   the udp backend's engine: batched (default), baseline or batched-no-offload
@@ -59,6 +61,7 @@ interface AgentArgs {
   socket: string;
   stateDir: string;
   tokenFile?: string;
+  supervisorPid?: number;
   netns?: string;
   overlay: string;
   overlayOptions?: Record<string, string>;
@@ -81,6 +84,7 @@ function parse(argv: string[]): AgentArgs | 'help' {
       socket: { type: 'string' },
       'state-dir': { type: 'string' },
       'token-file': { type: 'string' },
+      'supervisor-pid': { type: 'string' },
       netns: { type: 'string' },
       overlay: { type: 'string', default: 'host-gw' },
       'overlay-engine': { type: 'string' },
@@ -101,6 +105,9 @@ function parse(argv: string[]): AgentArgs | 'help' {
   const required = values.cleanup ? ['cluster'] : ['cluster', 'node', 'socket', 'state-dir'];
   const missing = required.filter((k) => !values[k as keyof typeof values]);
   if (missing.length) throw new KdpError(USAGE, `missing ${missing.map((m) => `--${m}`).join(', ')}`);
+  const supervisorPid = values['supervisor-pid'] === undefined ? undefined : Number(values['supervisor-pid']);
+  if (supervisorPid !== undefined && !(Number.isInteger(supervisorPid) && supervisorPid > 0))
+    throw new KdpError(USAGE, `--supervisor-pid must be a process id`);
   const heartbeatSeconds = Number(values['heartbeat-seconds']);
   if (!(heartbeatSeconds > 0)) throw new KdpError(USAGE, `--heartbeat-seconds must be a positive number`);
   const logLevel = values['log-level']!;
@@ -135,6 +142,7 @@ function parse(argv: string[]): AgentArgs | 'help' {
     socket: values.socket ?? '',
     stateDir: values['state-dir'] ?? '',
     tokenFile: values['token-file'],
+    supervisorPid,
     netns: values.netns,
     overlay: values.overlay!,
     overlayOptions: overlayOptions(values.overlay!, values['overlay-engine']),
@@ -183,6 +191,10 @@ export async function runAgent(argv: string[]): Promise<number> {
   };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
+  const unwatch =
+    args.supervisorPid === undefined
+      ? undefined
+      : watchSupervisor(args.supervisorPid, () => onSignal(`supervisor (pid ${args.supervisorPid}) gone`));
 
   let client: ApiClient | undefined;
   let agent: Agent | undefined;
@@ -220,6 +232,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     log('error', 'agent failed', { error: describeError(e), code: (e as KdpError).code });
     return 1;
   } finally {
+    unwatch?.();
     await agent?.close();
     client?.close();
   }

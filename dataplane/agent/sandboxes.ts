@@ -63,6 +63,9 @@ export function sandboxPlan(
     const mac = macFromIpv4(pod.ip);
     // Replace, not add: an entry left by an earlier attempt for this address has the same MAC.
     plan.replaceNeighbour(node.netns, { ip: pod.ip, dev: node.bridge, lladdr: mac });
+    // Containers run unprivileged (workloads/privileges.ts): as container runtimes do, any user
+    // may bind the pod's low ports (kdp/echo's 7), in the pod's own namespace only.
+    plan.setSysctl(pod.netns, 'net.ipv4.ip_unprivileged_port_start', '0');
     plan.setLink(pod.netns, 'lo', { up: true });
     plan.setLink(pod.netns, POD_INTERFACE, { address: mac, up: true });
     plan.addAddress(pod.netns, POD_INTERFACE, `${pod.ip}/${node.prefixLength}`);

@@ -10,11 +10,17 @@
  *   workloads/kdp-workload.mjs     the built-in servers, bundled at start (workloads/bundle.ts)
  *   subnet.env                     the node's lease as flannel's /run/flannel/subnet.env (overlay/subnet-env.ts)
  *
+ * and, next to the nodes' directories, each container's own writable directory (the only place
+ * it may write besides its private /tmp, see workloads/isolation.ts):
+ *
+ *   <cluster dir>/pods/<uid>/<container>/     (a state dir not in `<cluster dir>/nodes/`:
+ *                                              <state dir>/containers/<uid>/<container>/)
+ *
  * A pod's record is written before its namespace is created (an intent log): a namespace never
  * exists without a record that names it, so a crash at any point leaves nothing unaccounted for.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { KdpError } from '../errors.ts';
 import type { PortSpec } from './workloads/images.ts';
 
@@ -72,8 +78,15 @@ export class AgentState {
   readonly ipamFile: string;
   readonly workloadsDir: string;
   readonly subnetEnvFile: string;
+  /** The cluster's directory (`/run/kdp/<cluster>`), or the state dir alone: containers never see it. */
+  readonly clusterDir: string;
+  /** Containers' own directories, by pod uid. */
+  readonly containerDirs: string;
 
   constructor(readonly dir: string) {
+    const inCluster = basename(dirname(resolve(dir))) === 'nodes';
+    this.clusterDir = inCluster ? dirname(dirname(resolve(dir))) : resolve(dir);
+    this.containerDirs = join(this.clusterDir, inCluster ? 'pods' : 'containers');
     this.podsDir = join(dir, 'pods');
     this.ipamFile = join(dir, 'ipam.json');
     this.workloadsDir = join(dir, 'workloads');
@@ -83,7 +96,9 @@ export class AgentState {
   async init(): Promise<void> {
     try {
       await mkdir(this.podsDir, { recursive: true, mode: 0o700 });
-      await mkdir(this.workloadsDir, { recursive: true, mode: 0o700 });
+      // Readable by all: containers run the built-in servers from it as their own user.
+      await mkdir(this.workloadsDir, { recursive: true, mode: 0o755 });
+      await chmod(this.workloadsDir, 0o755);
     } catch (e) {
       throw new KdpError('KDP_ERR_AGENT_STATE', `cannot create the agent's state dir ${this.dir}`, {
         cause: e,
@@ -97,6 +112,11 @@ export class AgentState {
 
   logFile(uid: string, container: string): string {
     return join(this.podDir(uid), `${container}.log`);
+  }
+
+  /** The container's own writable directory (made by the process runner when it starts). */
+  containerDir(uid: string, container: string): string {
+    return join(this.containerDirs, uid, container);
   }
 
   pidFile(uid: string, container: string): string {
@@ -137,5 +157,6 @@ export class AgentState {
 
   async removePod(uid: string): Promise<void> {
     await rm(this.podDir(uid), { recursive: true, force: true });
+    await rm(join(this.containerDirs, uid), { recursive: true, force: true });
   }
 }

@@ -117,6 +117,33 @@ export interface Container {
   args?: string[];
   env?: { name: string; value?: string }[];
   ports?: ContainerPort[];
+  securityContext?: SecurityContext;
+  [extra: string]: unknown;
+}
+
+/** The securityContext fields kdp honours (the others are accepted and ignored). */
+export interface Capabilities {
+  add?: string[];
+  drop?: string[];
+}
+
+export interface PodSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  supplementalGroups?: number[];
+  fsGroup?: number;
+  [extra: string]: unknown;
+}
+
+export interface SecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  capabilities?: Capabilities;
+  privileged?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  readOnlyRootFilesystem?: boolean;
   [extra: string]: unknown;
 }
 
@@ -126,6 +153,7 @@ export interface PodSpec {
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   terminationGracePeriodSeconds?: number;
   hostNetwork?: boolean;
+  securityContext?: PodSecurityContext;
   [extra: string]: unknown;
 }
 

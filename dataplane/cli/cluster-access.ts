@@ -52,5 +52,6 @@ export function runningClusterPaths(cluster: string): ClusterPaths {
 }
 
 export function clusterClient(cluster: string): ApiClient {
-  return connect({ socketPath: runningClusterPaths(cluster).socket, requestTimeoutMs: 30_000 });
+  const paths = runningClusterPaths(cluster);
+  return connect({ socketPath: paths.socket, tokenFile: paths.token, requestTimeoutMs: 30_000 });
 }

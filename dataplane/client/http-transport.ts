@@ -168,9 +168,13 @@ function connectionError(err: unknown, req: TransportRequest, address: string): 
   // Our own typed errors (timeout) and the caller's abort pass through unchanged.
   if (err instanceof KdpError || (err as Error).name === 'AbortError') return err;
   const e = err as NodeJS.ErrnoException;
+  const tls = /CERT|SIGNATURE|ALTNAME|ISSUER/.test(e.code ?? '');
+  const hint = tls
+    ? "the server's certificate is not trusted (is the kubeconfig's certificate-authority this cluster's CA?)"
+    : 'is it running?';
   return new KdpError(
     'KDP_ERR_API_UNREACHABLE',
-    `cannot reach the apiserver at ${address} (${req.method} ${req.path}): ${e.code ?? e.message}; is it running?`,
+    `cannot reach the apiserver at ${address} (${req.method} ${req.path}): ${e.code ?? e.message}; ${hint}`,
     { cause: err, details: { address } },
   );
 }

@@ -3,7 +3,9 @@
  * apiserver's dispatcher in the same process, a URL or unix socket, or a kubeconfig for a real
  * cluster) and returns the same ApiClient for all of them.
  */
+import { readFileSync } from 'node:fs';
 import type { Dispatcher } from '../api/http/dispatch.ts';
+import { KdpError } from '../errors.ts';
 import { createClient } from './client.ts';
 import { createHttpTransport } from './http-transport.ts';
 import { createInProcessTransport } from './inprocess-transport.ts';
@@ -21,10 +23,29 @@ export interface ConnectOptions {
   socketPath?: string;
   /** Bearer token for url or socketPath. */
   token?: string;
+  /** A file holding the bearer token (e.g. a kdp cluster's apiserver.token), read once here. */
+  tokenFile?: string;
   /** kdp's dispatcher, to call the apiserver in-process. */
   dispatcher?: Dispatcher;
   /** Time limit for non-watch requests over HTTP, ms. */
   requestTimeoutMs?: number;
+}
+
+function readTokenFile(path: string): string {
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new KdpError(
+      'KDP_ERR_API_TOKEN_FILE',
+      `cannot read the token file ${path}: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  if (!token) throw new KdpError('KDP_ERR_API_TOKEN_FILE', `the token file ${path} is empty`);
+  return token;
 }
 
 export function connect(opts: ConnectOptions = {}): ApiClient {
@@ -35,7 +56,7 @@ export function connect(opts: ConnectOptions = {}): ApiClient {
       createHttpTransport({
         url: opts.url,
         socketPath: opts.socketPath,
-        token: opts.token,
+        token: opts.token ?? (opts.tokenFile ? readTokenFile(opts.tokenFile) : undefined),
         requestTimeoutMs: opts.requestTimeoutMs,
         userAgent,
       }),

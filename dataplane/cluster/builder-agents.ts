@@ -4,8 +4,9 @@
  * alone), stopped with SIGTERM (then SIGKILL) on close. How one agent process is spawned is an
  * AgentSpawner, so tests can supervise stand-ins; processAgentSpawner is the real one, per the
  * contract in the issue-3 brief: `nsenter --net=/run/netns/<node netns> -- node --import tsx
- * dataplane/agent/main.ts --cluster C --node N --socket S --state-dir D --overlay O [--overlay-engine E]
- * --proxy-mode M --cluster-cidr P`, output to a log file.
+ * dataplane/agent/main.ts --cluster C --node N --socket S [--token-file T] --state-dir D --overlay O
+ * [--overlay-engine E] --proxy-mode M --cluster-cidr P`, output to a log file. The token goes by
+ * file path, never in argv or the environment, where other users could read it.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ export interface AgentSpec {
   node: string;
   netns: string;
   socketPath: string;
+  /** The file (0600) with the bearer token the agent presents on the socket. */
+  tokenFile?: string;
   stateDir: string;
   logPath: string;
   pidPath: string;
@@ -32,6 +35,8 @@ export interface AgentSpec {
   proxyMode: string;
   /** The pod network (the topology's podCidr): the proxy masquerades ClusterIP traffic from outside it. */
   clusterCidr: string;
+  /** Tests: more agent arguments, after the usual ones (e.g. `--iptables-backend legacy`). */
+  extraArgs?: readonly string[];
 }
 
 export interface AgentExit {
@@ -81,12 +86,16 @@ export function agentCommand(spec: AgentSpec): string[] {
     '--import',
     import.meta.resolve('tsx'),
     AGENT_MAIN,
+    // The agent exits (leaving the data plane forwarding) when this process dies: agent/supervisor-watch.ts.
+    '--supervisor-pid',
+    String(process.pid),
     '--cluster',
     spec.cluster,
     '--node',
     spec.node,
     '--socket',
     spec.socketPath,
+    ...(spec.tokenFile ? ['--token-file', spec.tokenFile] : []),
     '--state-dir',
     spec.stateDir,
     '--overlay',
@@ -105,7 +114,7 @@ export const processAgentSpawner: AgentSpawner = (spec) => {
   }
   const log = openSync(spec.logPath, 'a', 0o600);
   try {
-    const [cmd, ...args] = agentCommand(spec);
+    const [cmd, ...args] = [...agentCommand(spec), ...(spec.extraArgs ?? [])];
     // Its own session: a Ctrl-C at the terminal of a scenario reaches the scenario, which stops
     // its agents in order, instead of killing every agent at once behind its back.
     const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', log, log], detached: true });

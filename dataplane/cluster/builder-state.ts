@@ -16,6 +16,8 @@ export const STATE_ROOT = '/run/kdp';
 export interface ClusterPaths {
   dir: string;
   socket: string;
+  /** The apiserver's local bearer token (0600), which agents and kdp's commands present on the socket. */
+  token: string;
   kubeconfig: string;
   /** What the builder made; see ClusterRecord. */
   record: string;
@@ -33,6 +35,7 @@ export function clusterPaths(cluster: string, dir = stateDir(cluster)): ClusterP
   return {
     dir,
     socket: join(dir, 'apiserver.sock'),
+    token: join(dir, 'apiserver.token'),
     kubeconfig: join(dir, 'kubeconfig'),
     record: join(dir, 'cluster.json'),
     supervisorPid: join(dir, 'supervisor.pid'),

@@ -239,6 +239,7 @@ export function startAgent(parts: ClusterParts, node: NodeRecord): SupervisedAge
       node: node.name,
       netns: node.netns,
       socketPath: paths.socket,
+      tokenFile: parts.server?.credentials?.tokenPath,
       stateDir: paths.nodeDir(node.name),
       logPath: paths.agentLog(node.name),
       pidPath: paths.agentPid(node.name),
@@ -380,7 +381,15 @@ export async function teardown(parts: ClusterParts): Promise<void> {
   await attempt(() => parts.server?.close());
   await attempt(() => parts.kernel.netns.deleteMany(mine));
   const p = parts.paths;
-  for (const f of [p.socket, p.kubeconfig, p.record, `${p.dir}/nodes`])
+  for (const f of [
+    p.socket,
+    p.token,
+    p.kubeconfig,
+    p.record,
+    `${p.dir}/nodes`,
+    `${p.dir}/pods`,
+    `${p.dir}/pki`,
+  ])
     rmSync(f, { recursive: true, force: true });
   if (parts.ownsStateDir) rmSync(p.dir, { recursive: true, force: true });
   steps.finish(`tearing down cluster "${cluster}"`);

@@ -11,6 +11,20 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+// The supervisor holds the whole cluster (apiserver, controllers, the agents' restarts): a bug
+// that throws outside any request or reconcile must not take all of it down. Log, keep serving.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const)
+  process.on(event, (e: unknown) => {
+    console.error(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'error',
+        message: `${event} (kept running): ${describeError(e)}`,
+        stack: e instanceof Error ? e.stack : undefined,
+      }),
+    );
+  });
+
 try {
   const topology = JSON.parse(arg('--topology') ?? '{}') as Record<string, unknown>;
   process.exitCode = await runSupervisor({ topology, stateDir: arg('--state-dir') });

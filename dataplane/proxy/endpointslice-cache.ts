@@ -8,6 +8,9 @@
 import type { EndpointSlice, Protocol } from '../api/types.ts';
 import {
   endpointKey,
+  ipFamilyOf,
+  isPortNumber,
+  PORT_PROTOCOLS,
   type EndpointInfo,
   type EndpointsMap,
   type MakeEndpoint,
@@ -42,13 +45,15 @@ export function sliceInfoOf(slice: EndpointSlice): SliceInfo {
   for (const p of slice.ports ?? []) {
     // A slice port without a number means "all ports", which no proxy implements (nor upstream).
     if (!p.port) continue;
+    // Written into rules verbatim: only a real port number and protocol (see ipFamilyOf).
+    if (!isPortNumber(p.port) || !PORT_PROTOCOLS.has(p.protocol ?? 'TCP')) continue;
     ports.push({ name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: p.port });
   }
   ports.sort((a, b) => a.port - b.port || cmp(a.name, b.name) || cmp(a.protocol, b.protocol));
   const endpoints: SliceEndpoint[] = [];
   for (const ep of slice.endpoints ?? []) {
     const ip = ep.addresses?.[0];
-    if (!ip) continue;
+    if (!ip || ipFamilyOf(ip) === undefined) continue;
     const c = ep.conditions ?? {};
     endpoints.push({
       ip,

@@ -63,6 +63,10 @@ export class ProxyMetrics {
   /** kdp: service ports and endpoints the last successful sync programmed from. */
   readonly servicePorts: Gauge;
   readonly endpoints: Gauge;
+  /** kdp: full syncs forced because the mode found its hooks or top-level objects gone, by found_by sync / timer. */
+  readonly kernelStateRepairs: Counter<'found_by'>;
+  /** kdp: time one check of the mode's kernel state took. */
+  readonly kernelCheckDuration: Histogram;
   readonly iptables?: IptablesMetrics;
 
   constructor(mode: string) {
@@ -127,6 +131,17 @@ export class ProxyMetrics {
     this.endpoints = gauge(
       'kdp_proxy_endpoints',
       'Service port endpoints known at the last successful sync.',
+    );
+    this.kernelStateRepairs = new Counter({
+      name: 'kdp_proxy_kernel_state_repairs_total',
+      help: 'Full syncs forced because the proxy mode found its kernel state damaged from outside (hooks or top-level chains gone), by what found it: the check before a partial sync, or the periodic check.',
+      labelNames: ['found_by'],
+      registers,
+    });
+    this.kernelCheckDuration = histogram(
+      'kdp_proxy_kernel_check_duration_seconds',
+      "Time one check of the proxy mode's kernel state (hooks, top-level chains) took, in seconds.",
+      SYNC_BUCKETS,
     );
     if (mode === 'iptables') {
       this.iptables = {

@@ -8,6 +8,7 @@
  * to keep its own derived data next to them, computed once per change rather than once per sync:
  * the iptables mode its hashed chain names, an IPVS mode its virtual-server keys.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import {
   LABEL_SERVICE_NAME,
   type EndpointSlice,
@@ -120,8 +121,21 @@ export const CONNTRACK_CLEANUP_PROTOCOLS: ReadonlySet<Protocol> = new Set(['UDP'
 /** Default ClientIP affinity timeout (3 hours), as the apiserver defaults it. */
 const DEFAULT_STICKY_SECONDS = 10800;
 
-export function ipFamilyOf(ip: string): IPFamily {
-  return ip.includes(':') ? 'IPv6' : 'IPv4';
+/**
+ * The family of an address, or undefined for anything that is not one: objects may come from a
+ * cluster that did not validate them, and an address is written into rules verbatim, so a string
+ * such as `10.0.0.1 -j ACCEPT` must match no family and never be programmed.
+ */
+export function ipFamilyOf(ip: string): IPFamily | undefined {
+  return isIPv4(ip) ? 'IPv4' : isIPv6(ip) ? 'IPv6' : undefined;
+}
+
+/** The protocols a Service or slice port may name (anything else is never programmed). */
+export const PORT_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'UDP', 'SCTP']);
+
+/** A port number a rule may carry (0 allowed where it means "none"). */
+export function isPortNumber(n: unknown, allowZero = false): n is number {
+  return Number.isInteger(n) && (n as number) <= 65535 && ((n as number) >= 1 || (allowZero && n === 0));
 }
 
 /** Headless and ExternalName Services are never proxied (upstream's ShouldSkipService). */
@@ -171,7 +185,15 @@ export function servicePortsOf(svc: Service, family: IPFamily = 'IPv4'): Service
   const loadBalancerIPs = loadBalancerVIPs(svc, family);
   const healthCheckNodePort =
     type === 'LoadBalancer' && externalPolicyLocal ? (spec.healthCheckNodePort ?? 0) : 0;
-  return (spec.ports ?? []).map((p) => {
+  // Ports a rule could not carry as written (not a number, an unknown protocol) are not proxied.
+  const ports = (spec.ports ?? []).filter(
+    (p) =>
+      isPortNumber(p.port) &&
+      isPortNumber(p.nodePort ?? 0, true) &&
+      PORT_PROTOCOLS.has(p.protocol ?? 'TCP') &&
+      (typeof p.targetPort !== 'number' || isPortNumber(p.targetPort)),
+  );
+  return ports.map((p) => {
     const portName = p.name ?? '';
     const protocol = p.protocol ?? 'TCP';
     const nodePort = p.nodePort ?? 0;

@@ -1,7 +1,9 @@
 /**
- * The `apiserver` control workload: the real ApiServer (in a worker thread, over HTTP on 127.0.0.1;
+ * The `apiserver` control workload: the real ApiServer (in a worker thread, over HTTPS on 127.0.0.1;
  * bench/apiserver/server.ts), started fresh and warmed up for every trial. Variants: the store (in memory,
- * or durable on SQLite) and the number of keep-alive lanes the creates come from.
+ * or durable on SQLite), the number of keep-alive lanes the creates come from, and auth: `tls` (TLS
+ * and client-certificate authentication, as the product runs) or `plain` (the insecure mode's
+ * plain HTTP without authentication, the baseline for what TLS and authentication cost).
  *
  * A trial creates N Services in a namespace of its own (creates per second, p99 of a create, and
  * the server thread's CPU time per create, which does not grow when other work shares the
@@ -31,36 +33,50 @@ const SIZES = {
   },
 };
 const STORES = ['memory', 'sqlite'] as const;
-/** The cell that also measures lists and watches (they do not depend on the lanes or the store). */
-const FULL_CELL = { store: 'memory', lanes: 64 };
+const AUTH = ['tls', 'plain'] as const;
+/**
+ * The cells that also measure lists and watches (they do not depend on the lanes or the store):
+ * in memory, 64 lanes, with either auth, so the cost of TLS and authentication on a watch shows.
+ */
+const FULL_CELL = { store: 'memory', lanes: 64, auth: 'tls' };
+const PLAIN_CELL = { ...FULL_CELL, auth: 'plain' };
 
 const ms = (name: string, value: number): TrialValue => ({ name, unit: 'ms', better: 'lower', value });
 
 export const apiserverWorkload: ControlWorkload = {
   name: 'apiserver',
-  description: 'Service creates per second (memory or SQLite, 16 or 64 lanes), list and watch latency',
+  description:
+    'Service creates per second (memory or SQLite, 16 or 64 lanes, TLS+auth or plain), list and watch latency',
   modeDependent: false,
   needsRoot: false,
   variants: (quick) =>
     quick
-      ? [FULL_CELL, { store: 'sqlite', lanes: 64 }]
+      ? [FULL_CELL, PLAIN_CELL, { store: 'sqlite', lanes: 64, auth: 'tls' }]
       : [
           FULL_CELL,
-          { store: 'memory', lanes: 16 },
-          { store: 'sqlite', lanes: 64 },
-          { store: 'sqlite', lanes: 16 },
+          PLAIN_CELL,
+          { store: 'memory', lanes: 16, auth: 'tls' },
+          { store: 'sqlite', lanes: 64, auth: 'tls' },
+          { store: 'sqlite', lanes: 16, auth: 'tls' },
         ],
   async setup(axes, options): Promise<WorkloadInstance> {
     const sizes = options.quick ? SIZES.quick : SIZES.full;
     const store = String(axes.params?.store ?? FULL_CELL.store);
     const lanes = Number(axes.params?.lanes ?? FULL_CELL.lanes);
-    if (!(STORES as readonly string[]).includes(store) || !(Number.isInteger(lanes) && lanes > 0))
+    const auth = String(axes.params?.auth ?? FULL_CELL.auth);
+    if (
+      !(STORES as readonly string[]).includes(store) ||
+      !(Number.isInteger(lanes) && lanes > 0) ||
+      !(AUTH as readonly string[]).includes(auth)
+    )
       throw new KdpError(
         'KDP_ERR_BENCH_VARIANT',
-        `apiserver: bad variant ${JSON.stringify(axes.params)} (store: ${STORES.join(' or ')}, lanes: a positive integer)`,
+        `apiserver: bad variant ${JSON.stringify(axes.params)} (store: ${STORES.join(' or ')}, lanes: a positive integer, auth: ${AUTH.join(' or ')})`,
       );
     const measuresReads = store === FULL_CELL.store && lanes === FULL_CELL.lanes;
-    options.log?.(`apiserver: ${store} store, ${lanes} lanes, ${sizes.creates} creates per trial`);
+    options.log?.(
+      `apiserver: ${store} store, ${lanes} lanes, ${auth === 'tls' ? 'TLS and authentication' : 'plain HTTP without authentication'}, ${sizes.creates} creates per trial`,
+    );
     // A fresh server per trial: every trial creates into the same empty store (lists walk every
     // Service of the store, and ClusterIPs would run out after a few trials of 10,000).
     const running = new Set<Promise<unknown>>();
@@ -74,8 +90,8 @@ export const apiserverWorkload: ControlWorkload = {
     };
 
     async function measure(signal?: AbortSignal): Promise<TrialValue[]> {
-      const server = await startBenchServer({ durable: store === 'sqlite' });
-      const client = new BenchClient(server.url, lanes);
+      const server = await startBenchServer({ durable: store === 'sqlite', plain: auth === 'plain' });
+      const client = new BenchClient(server.url, lanes, server.tls);
       try {
         await createNamespace(client, 'bench-warmup');
         await createServices(client, {
@@ -102,7 +118,7 @@ export const apiserverWorkload: ControlWorkload = {
         ];
         if (!measuresReads) return values;
         signal?.throwIfAborted();
-        return [...values, ...(await reads(server.url, client, namespace, signal))];
+        return [...values, ...(await reads(client, namespace, signal))];
       } finally {
         client.close();
         await server.close();
@@ -110,7 +126,7 @@ export const apiserverWorkload: ControlWorkload = {
     }
 
     /** List latency on the Services just created, then watch delivery on a new namespace. */
-    async function reads(url: string, client: BenchClient, namespace: string, signal?: AbortSignal) {
+    async function reads(client: BenchClient, namespace: string, signal?: AbortSignal) {
       const base = `/api/v1/namespaces/${namespace}/services`;
       const all = await listLatency(client, base, sizes.lists);
       const selected = await listLatency(client, `${base}?labelSelector=app%3Dapp-7`, sizes.selectorLists);
@@ -127,7 +143,7 @@ export const apiserverWorkload: ControlWorkload = {
         );
       signal?.throwIfAborted();
       await createNamespace(client, 'bench-watch');
-      const w = await watchDelivery(client, url, {
+      const w = await watchDelivery(client, {
         namespace: 'bench-watch',
         watchers: sizes.watchers,
         events: sizes.events,

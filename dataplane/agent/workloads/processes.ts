@@ -1,26 +1,33 @@
 /**
  * Container processes on the host: started detached (their own session and process group, so they
  * outlive the agent and a signal reaches their children too) inside a network namespace through
- * nsenter, with stdout and stderr appended to a log file. A process is identified by its pid and
- * its start time (/proc/<pid>/stat field 22), so a restarted agent recognises the processes it
- * started and never signals a stranger that reused a pid. Readiness comes from the kernel: a
+ * nsenter, isolated as isolation.ts says (own mount and pid namespaces, read-only host, the
+ * container's user and capabilities), with stdout and stderr appended to a log file. The tracked
+ * process is unshare's, the host-side parent of the container's pid namespace (isolation.ts). A
+ * process is identified by its pid and its start time (/proc/<pid>/stat field 22), so a restarted
+ * agent recognises the processes it started and never signals a stranger that reused a pid. Readiness comes from the kernel: a
  * port counts as open when /proc/<pid>/net lists a listening TCP or a bound UDP socket on it, the
  * view of the process's own network namespace.
  *
  * The ProcessRunner interface is what the kubelet uses; unit tests give it a fake.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile } from 'node:fs/promises';
 import { KdpError } from '../../errors.ts';
 import type { PortSpec } from './images.ts';
+import { type IsolationSpec, isolatedArgv } from './isolation.ts';
+import { capabilitiesInMask } from './privileges.ts';
 
 export interface StartOptions {
   /** /run/netns/<name> of the namespace to run in (Netns.path, which guards the name). */
   nsPath: string;
+  /** The workload's command line. */
   argv: string[];
   env: Record<string, string>;
   logFile: string;
+  /** Who it runs as and what it sees of the host. */
+  isolation: IsolationSpec;
 }
 
 export interface ProcessExit {
@@ -57,6 +64,15 @@ async function procStat(pid: number): Promise<{ state: string; start: number } |
   return { state: fields[0], start: Number(fields[19]) };
 }
 
+/** The capabilities this process may hand on (its bounding set), read once. */
+let bounding: ReturnType<typeof capabilitiesInMask> | undefined;
+function ownBoundingSet() {
+  bounding ??= capabilitiesInMask(
+    /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1],
+  );
+  return bounding;
+}
+
 const TCP_LISTEN = '0A';
 
 /** Local ports in /proc/<pid>/net/<file>; for TCP only listening sockets. */
@@ -79,9 +95,21 @@ async function portsIn(pid: number, file: string, protocol: PortSpec['protocol']
 
 export class HostProcessRunner implements ProcessRunner {
   async start(opts: StartOptions): Promise<StartedProcess> {
+    const { containerDir, privileges } = opts.isolation;
+    try {
+      // Not recursive: only the directory itself, whose parent the container cannot change.
+      await mkdir(containerDir, { recursive: true, mode: 0o700 });
+      await chown(containerDir, privileges.uid, privileges.fsGroup ?? privileges.gid);
+      await chmod(containerDir, privileges.fsGroup === undefined ? 0o700 : 0o2770);
+    } catch (e) {
+      throw new KdpError('KDP_ERR_AGENT_SPAWN', `cannot make the container's directory ${containerDir}`, {
+        cause: e,
+      });
+    }
+    const argv = isolatedArgv({ held: ownBoundingSet(), ...opts.isolation }, opts.argv);
     const fd = openSync(opts.logFile, 'a', 0o600);
     try {
-      const child = spawn('nsenter', [`--net=${opts.nsPath}`, '--', ...opts.argv], {
+      const child = spawn('nsenter', [`--net=${opts.nsPath}`, '--', ...argv], {
         detached: true,
         stdio: ['ignore', fd, fd],
         env: opts.env,

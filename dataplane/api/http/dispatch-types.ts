@@ -3,6 +3,7 @@
  * requests into ApiRequest and ApiResult into bytes; the in-process client transport calls the
  * same dispatcher directly, so both see exactly the same behaviour.
  */
+import type { UserInfo } from '../auth/authenticator.ts';
 import type { WatchEvent } from '../types.ts';
 
 export interface ApiRequest {
@@ -16,6 +17,8 @@ export interface ApiRequest {
   accept?: string;
   /** Raw bytes from HTTP, or an already-parsed object from an in-process caller. */
   body?: Buffer | unknown;
+  /** Who sent it, when the server authenticated it (absent in-process and in the insecure mode). */
+  user?: UserInfo;
 }
 
 export interface WatchResult {

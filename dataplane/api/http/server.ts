@@ -1,14 +1,16 @@
 /**
  * The HTTP face of the apiserver: node:http servers (TCP on loopback and a unix socket) that turn
  * requests into ApiRequests for the dispatcher and ApiResults into bytes. It adds only what is
- * about HTTP: bearer-token auth, the body size limit while reading, watch streaming, /metrics and
- * a request log hook. Every API rule lives in the dispatcher.
+ * about HTTP: TLS on TCP, authentication (client certificate or bearer token, see
+ * ../auth/authenticator.ts), the body size limit while reading, watch streaming, /metrics and a
+ * request log hook. Every API rule lives in the dispatcher.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { connect } from 'node:net';
 import { describeError, KdpError } from '../../errors.ts';
+import type { Authenticator, UserInfo } from '../auth/authenticator.ts';
 import { ApiError } from '../errors.ts';
 import type { Dispatcher } from './dispatch.ts';
 import { errorResult } from './dispatch.ts';
@@ -29,6 +31,8 @@ export interface RequestLogEntry {
   durationMs: number;
   /** For watches, why the stream ended. */
   watchEnd?: WatchEndReason;
+  /** The authenticated user's name (absent for the open paths, refused and unauthenticated requests). */
+  user?: string;
 }
 
 export interface ApiHttpServerOptions {
@@ -37,8 +41,16 @@ export interface ApiHttpServerOptions {
   tcp?: { host: string; port: number };
   /** Unix socket path (made 0600; a stale socket file is removed first). */
   socketPath?: string;
-  /** When set, every request but /healthz, /readyz, /livez and /version needs `Authorization: Bearer <token>`. */
-  token?: string;
+  /**
+   * TLS for the TCP listener: serving certificate and key (PEM), and the CA that client
+   * certificates must chain to. Without it the TCP listener is plain HTTP.
+   */
+  tls?: { cert: string; key: string; clientCA: string };
+  /**
+   * Every request but /healthz, /readyz, /livez and /version must carry a credential it accepts,
+   * else 401. Without one nothing is authenticated (only for the explicit insecure mode).
+   */
+  authenticator?: Authenticator;
   maxBodyBytes?: number;
   /** Interval of BOOKMARK events on watches that allow them (default 5 s). */
   bookmarkIntervalMs?: number;
@@ -82,31 +94,29 @@ const JSON_TYPE = 'application/json';
 
 export class ApiHttpServer {
   readonly metrics: ApiMetrics;
-  /** http://host:port of the TCP listener, when there is one. */
+  /** https://host:port (http:// without TLS) of the TCP listener, when there is one. */
   url?: string;
   port?: number;
   socketPath?: string;
   private readonly servers: Server[] = [];
   private readonly watches = new Set<WatchStream>();
-  private readonly tokenDigest?: Buffer;
   private closing?: Promise<void>;
 
   private constructor(private readonly opts: ApiHttpServerOptions) {
     this.metrics = opts.metrics ?? new ApiMetrics();
-    if (opts.token) this.tokenDigest = digest(opts.token);
   }
 
   static async listen(opts: ApiHttpServerOptions): Promise<ApiHttpServer> {
     const s = new ApiHttpServer(opts);
     try {
       if (opts.tcp) {
-        const server = s.newServer();
+        const server = s.newServer(opts.tls);
         await listenOn(server, () => server.listen(opts.tcp!.port, opts.tcp!.host));
         const addr = server.address();
         if (addr && typeof addr === 'object') {
           s.port = addr.port;
           const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-          s.url = `http://${host}:${addr.port}`;
+          s.url = `${opts.tls ? 'https' : 'http'}://${host}:${addr.port}`;
         }
       }
       if (opts.socketPath) {
@@ -129,18 +139,32 @@ export class ApiHttpServer {
     return this.watches.size;
   }
 
-  private newServer(): Server {
+  private newServer(tls?: ApiHttpServerOptions['tls']): Server {
     const limits = { ...HTTP_LIMIT_DEFAULTS, ...this.opts.limits };
-    const server = createServer(
-      {
-        keepAlive: true,
-        keepAliveTimeout: limits.keepAliveTimeoutMs,
-        headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
-        requestTimeout: limits.requestTimeoutMs,
-        connectionsCheckingInterval: limits.checkIntervalMs,
-      },
-      (req, res) => this.guard(req, res, () => this.handle(req, res))(),
-    );
+    const options = {
+      keepAlive: true,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    };
+    const handler = (req: IncomingMessage, res: ServerResponse) =>
+      this.guard(req, res, () => this.handle(req, res))();
+    // A client certificate is asked for but not required: the handshake completes either way and
+    // authentication decides (a bearer token is as good; the open health paths need neither).
+    const server: Server = tls
+      ? createTlsServer(
+          {
+            ...options,
+            cert: tls.cert,
+            key: tls.key,
+            ca: tls.clientCA,
+            requestCert: true,
+            rejectUnauthorized: false,
+          },
+          handler,
+        )
+      : createServer(options, handler);
     server.keepAliveTimeout = limits.keepAliveTimeoutMs;
     server.maxConnections = limits.maxConnections;
     this.servers.push(server);
@@ -178,12 +202,6 @@ export class ApiHttpServer {
     }
   }
 
-  private authorized(req: IncomingMessage, path: string): boolean {
-    if (!this.tokenDigest || OPEN_PATHS.test(path)) return true;
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    return !!m && timingSafeEqual(digest(m[1].trim()), this.tokenDigest);
-  }
-
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = process.hrtime.bigint();
     const url = requestTarget(req.url);
@@ -205,11 +223,14 @@ export class ApiHttpServer {
         code: res.statusCode,
         durationMs: seconds * 1000,
         watchEnd,
+        user: user?.name,
       });
     };
     res.once('close', this.guard(req, res, onClose));
-    if (!this.authorized(req, url.pathname)) {
-      return writeResult(res, errorResult(new ApiError('Unauthorized', 'Unauthorized')));
+    let user: UserInfo | undefined;
+    if (this.opts.authenticator && !OPEN_PATHS.test(url.pathname)) {
+      user = this.opts.authenticator.authenticate(req);
+      if (!user) return writeResult(res, errorResult(new ApiError('Unauthorized', 'Unauthorized')));
     }
     if (url.pathname === '/metrics') {
       if (method !== 'GET' && method !== 'HEAD') {
@@ -243,6 +264,7 @@ export class ApiHttpServer {
         contentType,
         accept: req.headers.accept,
         body,
+        user,
       };
       const result = this.opts.dispatcher(apiReq);
       if (result.kind !== 'watch') return writeResult(res, result);
@@ -295,10 +317,6 @@ function requestTarget(target = '/'): { pathname: string; search: string; search
   const pathname = q < 0 ? target : target.slice(0, q);
   const search = q < 0 ? '' : target.slice(q);
   return { pathname, search, searchParams: new URLSearchParams(search) };
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
 }
 
 function listenOn(server: Server, start: () => void): Promise<void> {

@@ -5,7 +5,13 @@
  */
 import { Command } from 'commander';
 import { isKdpError } from '../../errors.ts';
-import { ApiServer, type ApiServerOptions, DEFAULT_SERVICE_CIDR } from '../../api/apiserver.ts';
+import {
+  ApiServer,
+  type ApiServerOptions,
+  DEFAULT_SERVICE_CIDR,
+  INSECURE_ERROR,
+} from '../../api/apiserver.ts';
+import { TOKEN_FILE_ERROR } from '../../api/auth/authenticator.ts';
 import { usageError } from '../usage.ts';
 
 /** Something started alongside the apiserver that must stop before it. */
@@ -22,7 +28,8 @@ interface Flags {
   dataDir?: string;
   listen: string;
   socket?: string;
-  token?: string;
+  tokenFile?: string;
+  insecureAllowUnauthenticated?: boolean;
   serviceCidr: string;
   denyServiceExternalIps?: boolean;
   nodePortRange: string;
@@ -61,7 +68,8 @@ function optionsFrom(flags: Flags): ApiServerOptions {
     host: listen.host,
     port: listen.port,
     socketPath: flags.socket === 'none' ? false : flags.socket,
-    token: flags.token,
+    tokenFile: flags.tokenFile,
+    insecureAllowUnauthenticated: flags.insecureAllowUnauthenticated,
     dataDir: flags.dataDir,
     stateDir: flags.stateDir,
     serviceCIDR: flags.serviceCidr,
@@ -79,6 +87,12 @@ function optionsFrom(flags: Flags): ApiServerOptions {
 function describeStart(server: ApiServer, flags: Flags): string {
   const lines = [`kdp apiserver listening on ${server.url ?? '(no TCP listener)'}`];
   if (server.socketPath) lines.push(`  unix socket: ${server.socketPath}`);
+  if (server.credentials) {
+    lines.push(
+      "  TLS with the cluster CA; clients authenticate by client certificate (the kubeconfig has the admin's)",
+      `  or bearer token (the local one is in ${server.credentials.tokenPath}${flags.tokenFile ? `, more in ${flags.tokenFile}` : ''})`,
+    );
+  } else lines.push('  WITHOUT AUTHENTICATION (--insecure-allow-unauthenticated)');
   lines.push(
     `  data: ${flags.dataDir ? `${flags.dataDir}/state.db` : 'in memory only (--data-dir DIR keeps objects across restarts)'}`,
     `kubeconfig: ${server.kubeconfigPath}`,
@@ -95,7 +109,14 @@ export function apiserverCommand(hooks: ApiserverCommandHooks = {}): Command {
     .option('--data-dir <dir>', 'keep objects in DIR/state.db across restarts (default: in memory only)')
     .option('--listen <addr>', 'TCP address, HOST:PORT or PORT; port 0 picks a free one', '127.0.0.1:0')
     .option('--socket <path>', 'unix socket path, "none" for no socket (default: STATE_DIR/apiserver.sock)')
-    .option('--token <token>', 'require this bearer token from clients (it goes into the kubeconfig)')
+    .option(
+      '--token-file <file>',
+      'more bearer tokens clients may present, one "token,user,uid[,\"group1,group2\"]" per line (mode 0600), as kube-apiserver --token-auth-file',
+    )
+    .option(
+      '--insecure-allow-unauthenticated',
+      'DANGEROUS: plain HTTP and no authentication, only on a loopback address, for throwaway machines',
+    )
     .option('--service-cidr <cidr>', 'CIDR ClusterIPs are allocated from', DEFAULT_SERVICE_CIDR)
     .option(
       '--deny-service-external-ips',
@@ -112,6 +133,7 @@ export function apiserverCommand(hooks: ApiserverCommandHooks = {}): Command {
         server = await ApiServer.start(opts);
       } catch (e) {
         if (isKdpError(e, 'KDP_ERR_SERVICE_CIDR')) throw usageError(`--service-cidr: ${e.message}`);
+        if (isKdpError(e, INSECURE_ERROR) || isKdpError(e, TOKEN_FILE_ERROR)) throw usageError(e.message);
         throw e;
       }
       let controllers: Stoppable | undefined;
@@ -127,6 +149,7 @@ export function apiserverCommand(hooks: ApiserverCommandHooks = {}): Command {
             url: server.url,
             socketPath: server.socketPath,
             kubeconfig: server.kubeconfigPath,
+            tokenFile: server.credentials?.tokenPath,
           }),
         );
       } else console.log(describeStart(server, flags));

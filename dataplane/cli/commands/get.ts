@@ -4,11 +4,13 @@
  * or the objects as JSON/YAML; `delete` deletes by name and waits until the objects are gone.
  * Anything more (describe, logs, edit, patch, rollout) is kubectl's: the help says how.
  */
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import type { ResourceInfo } from '../../api/resources.ts';
 import { resolveResource, resourcePath } from '../../client/client.ts';
+import type { ClusterPaths } from '../../cluster/builder-state.ts';
 import { KdpError } from '../../errors.ts';
 import { clusterClient, clusterName, runningClusterPaths, withNameOption } from '../cluster-access.ts';
 import { formatTable } from '../table.ts';
@@ -29,10 +31,12 @@ function resource(name: string): ResourceInfo {
   }
 }
 
-/** GET with an Accept header (the typed client always asks for plain JSON). */
-function getJson(socketPath: string, path: string, accept: string): Promise<unknown> {
+/** GET with an Accept header (the typed client always asks for plain JSON), with the cluster's token. */
+function getJson(paths: ClusterPaths, path: string, accept: string): Promise<unknown> {
+  const token = readFileSync(paths.token, 'utf8').trim();
+  const headers = { Accept: accept, Authorization: `Bearer ${token}` };
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, headers: { Accept: accept } }, (res) => {
+    const req = request({ socketPath: paths.socket, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -103,13 +107,13 @@ async function getOne(cluster: string, info: ResourceInfo, names: string[], flag
       process.stdout.write(output === 'json' ? JSON.stringify(doc, null, 2) + '\n' : toYaml(doc));
       return;
     }
-    const socket = runningClusterPaths(cluster).socket;
+    const paths = runningClusterPaths(cluster);
     const accept = 'application/json;as=Table;v=v1;g=meta.k8s.io';
     const tables = names.length
       ? await Promise.all(
-          names.map((n) => getJson(socket, resourcePath(info, ns, n), accept) as Promise<Table>),
+          names.map((n) => getJson(paths, resourcePath(info, ns, n), accept) as Promise<Table>),
         )
-      : [(await getJson(socket, resourcePath(info, ns) + query, accept)) as Table];
+      : [(await getJson(paths, resourcePath(info, ns) + query, accept)) as Table];
     const defs = tables[0].columnDefinitions;
     const shown = defs.map((d, i) => ({ d, i })).filter(({ d }) => output === 'wide' || !d.priority);
     const rows = tables.flatMap((t) => t.rows);

@@ -5,7 +5,10 @@
  * The real one is createIptables (iptables.ts, iptables-restore inside the namespace); the
  * stateful fake is FakeIptables (../testing/fake-iptables.ts). Every call names a kdp namespace.
  */
-import type { IptablesBackend, IptablesTable, JumpRule, RestoreOptions } from './types.ts';
+import type { IptablesBackend, IptablesTable, JumpRule, MissingRule, RestoreOptions } from './types.ts';
+
+/** `-A CHAIN ...` lines per table. */
+export type RulesByTable = Readonly<Partial<Record<IptablesTable, readonly string[]>>>;
 
 export interface Iptables {
   /** Only namespaces starting with this are touched (the kernel layer's host guard). */
@@ -17,6 +20,13 @@ export interface Iptables {
    * names the blamed line and the tables committed before it (`details.committedTables`).
    */
   restore(ns: string, payload: string, options?: RestoreOptions): Promise<void>;
+  /**
+   * Checks that each rule (`-A CHAIN ...` lines, per table) exists, writing nothing: one
+   * iptables-restore --noflush of `-C` lines, so one process however many tables and rules, and
+   * with nft it reads only the chains named. Resolves the first rule found missing (or whose
+   * chain or jump target is gone), or undefined when all are there; a tool failure throws.
+   */
+  checkRules(ns: string, rules: RulesByTable): Promise<MissingRule | undefined>;
   /** iptables-save text of one table, or of every table that exists when `table` is omitted. */
   save(ns: string, table?: IptablesTable): Promise<string>;
   /** Chain names of a table (built-in chains first, then user chains sorted), optionally by prefix. */

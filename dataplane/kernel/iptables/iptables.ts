@@ -10,8 +10,9 @@ import { KERNEL_ERR, kernelError } from '../errors.ts';
 import { CommandFailed, kernelMessage, runCommand } from '../iproute2/run.ts';
 import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix, netnsPath } from '../names.ts';
 import type { ExecOptions, ExecResult } from '../types.ts';
+import { checkRules } from './check-rules.ts';
 import { blamedLine, restoreReason, restoreRejected } from './errors.ts';
-import type { Iptables } from './interface.ts';
+import type { Iptables, RulesByTable } from './interface.ts';
 import {
   deleteChains,
   deleteJumps,
@@ -21,7 +22,7 @@ import {
   type ChainQuery,
   type JumpIo,
 } from './jumps.ts';
-import type { IptablesBackend, IptablesTable, JumpRule, RestoreOptions } from './types.ts';
+import type { IptablesBackend, IptablesTable, JumpRule, MissingRule, RestoreOptions } from './types.ts';
 
 export interface IptablesOptions {
   /** Only namespaces starting with this are touched; default 'kdp-'. Tests narrow it. */
@@ -120,6 +121,10 @@ class IptablesTool implements Iptables {
         cause: e,
       });
     }
+  }
+
+  checkRules(ns: string, rules: RulesByTable): Promise<MissingRule | undefined> {
+    return checkRules(rules, (payload) => this.restore(ns, payload, { noflush: true }));
   }
 
   async save(ns: string, table?: IptablesTable): Promise<string> {

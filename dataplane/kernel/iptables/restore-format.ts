@@ -1,6 +1,6 @@
 /**
  * The iptables-restore input format: `*table` opens a block, `:CHAIN POLICY [p:b]` declares a
- * chain, command lines (-A -I -D -R -F -X -N -P) change it, `COMMIT` ends the block, `#` lines
+ * chain, command lines (-A -I -D -R -F -X -N -P) change it (-C only checks that a rule exists), `COMMIT` ends the block, `#` lines
  * are comments. parseRestoreCommand turns one command line into a typed command (the fake
  * applies them); tableBlocks finds where each block starts and commits, which tells the real
  * implementation which tables a failed restore had already committed.
@@ -14,6 +14,7 @@ export type RestoreCommand =
   | { kind: 'append'; chain: string; rule: IptablesRule }
   | { kind: 'insert'; chain: string; position: number; rule: IptablesRule }
   | { kind: 'delete'; chain: string; rule: IptablesRule }
+  | { kind: 'check'; chain: string; rule: IptablesRule }
   | { kind: 'delete-at'; chain: string; position: number }
   | { kind: 'replace'; chain: string; position: number; rule: IptablesRule }
   | { kind: 'flush'; chain?: string }
@@ -72,6 +73,9 @@ export function parseRestoreCommand(line: string, counters: boolean): RestoreCom
       if (rest.length === 1 && /^\d+$/.test(rest[0]))
         return { kind: 'delete-at', chain: needChain(), position: position(rest[0], command) };
       return { kind: 'delete', chain: needChain(), rule: parseRule(rest) };
+    case '-C':
+    case '--check':
+      return { kind: 'check', chain: needChain(), rule: parseRule(rest) };
     case '-R':
     case '--replace': {
       const at = position(rest.shift(), command);

@@ -29,6 +29,15 @@ export interface RestoreOptions {
   timeoutMs?: number;
 }
 
+/** What checkRules found missing. */
+export interface MissingRule {
+  table: IptablesTable;
+  /** The `-A` line checked, when the tool's message says which (it may blame only the table). */
+  rule?: string;
+  /** The refusal's message (the tool's words: no such rule, no such chain or target). */
+  reason: string;
+}
+
 /** A rule in a built-in chain that sends traffic into a proxier's own chain. */
 export interface JumpRule {
   table: IptablesTable;

@@ -5,8 +5,8 @@
  * without --noflush the block starts from an empty table (rules and user chains gone, built-in
  * policies kept); with --noflush a declared user chain is emptied and a declared built-in chain
  * is left alone; a rule needs an existing chain and jump target; -X needs an existing, empty,
- * unreferenced user chain; NAT and REJECT targets only in their table and in chains reachable
- * from their hooks; no loop reachable from a built-in chain (fake-iptables-reach.ts). Anything
+ * unreferenced user chain; -C needs the rule and its jump target to exist; NAT and REJECT targets
+ * only in their table and in chains reachable from their hooks; no loop reachable from a built-in chain (fake-iptables-reach.ts). Anything
  * refused throws RejectedLine, and rollback() leaves the table as it was.
  */
 import { assertChainName } from '../iptables/rule-parse.ts';
@@ -253,6 +253,15 @@ export class TableTransaction {
         const index = this.existing(cmd.chain).rules.findIndex((r) => r.text === cmd.rule.text);
         if (index < 0) this.fail('Bad rule (does a matching rule exist in that chain?)');
         return this.removeAt(cmd.chain, index);
+      }
+      case 'check': {
+        // The kernel resolves the jump target first: a missing chain is its own error.
+        const t = cmd.rule.target;
+        if (t?.kind === 'chain' && !this.state.chains.has(t.chain))
+          this.fail(`Couldn't load target \`${t.chain}':No such file or directory`);
+        if (!this.existing(cmd.chain).rules.some((r) => r.text === cmd.rule.text))
+          this.fail('Bad rule (does a matching rule exist in that chain?)');
+        return;
       }
       case 'delete-at':
         return this.removeAt(cmd.chain, cmd.position - 1);

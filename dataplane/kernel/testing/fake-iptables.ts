@@ -11,7 +11,8 @@
 import { KERNEL_ERR, kernelError } from '../errors.ts';
 import { restoreRejected } from '../iptables/errors.ts';
 import { IPTABLES_BINARIES } from '../iptables/iptables.ts';
-import type { Iptables } from '../iptables/interface.ts';
+import { checkRules } from '../iptables/check-rules.ts';
+import type { Iptables, RulesByTable } from '../iptables/interface.ts';
 import { deleteChains, deleteJumps, ensureJumps, type JumpIo } from '../iptables/jumps.ts';
 import { isTableName, parseChainDeclaration, parseRestoreCommand } from '../iptables/restore-format.ts';
 import { IptablesRuleError } from '../iptables/rule-values.ts';
@@ -21,6 +22,7 @@ import {
   type IptablesRuleset,
   type IptablesTable,
   type JumpRule,
+  type MissingRule,
   type RestoreOptions,
 } from '../iptables/types.ts';
 import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix } from '../names.ts';
@@ -178,6 +180,12 @@ export class FakeIptables implements Iptables {
     }
   }
 
+  /** Not counted as a restore: it writes nothing. */
+  checkRules(ns: string, rules: RulesByTable): Promise<MissingRule | undefined> {
+    this.count('checkRules');
+    return checkRules(rules, async (payload) => this.restoreNow(ns, payload, { noflush: true }));
+  }
+
   async save(ns: string, table?: IptablesTable): Promise<string> {
     this.count('save');
     return this.saveNow(ns, table);
@@ -205,6 +213,15 @@ export class FakeIptables implements Iptables {
   deleteChains(ns: string, table: IptablesTable, chains: readonly string[]): Promise<number> {
     this.count('deleteChains');
     return deleteChains(this.io, ns, table, chains);
+  }
+
+  /**
+   * One `iptables -t TABLE COMMAND ...` as someone else runs it in the namespace (`-F`, `-X`, `-D`,
+   * `-A`, ...), applied as the kernel would (a refused command changes nothing and throws
+   * KDP_ERR_KERNEL_REJECTED): how tests damage a proxier's rules from outside. Not counted.
+   */
+  command(ns: string, table: IptablesTable, line: string): void {
+    this.restoreNow(ns, `*${table}\n${line}\nCOMMIT\n`, { noflush: true });
   }
 
   /** The parsed chains of every table that exists in `ns`, for the packet tracer (a live view). */

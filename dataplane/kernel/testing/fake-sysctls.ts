@@ -12,6 +12,7 @@ const GLOBAL_DEFAULTS: Record<string, string> = {
   'net.ipv4.ip_forward': '0',
   'net.ipv4.ip_local_port_range': '32768\t60999',
   'net.ipv4.ip_nonlocal_bind': '0',
+  'net.ipv4.ip_unprivileged_port_start': '1024',
   'net.core.somaxconn': '4096',
   'net.bridge.bridge-nf-call-iptables': '1',
   'net.bridge.bridge-nf-call-ip6tables': '1',

@@ -8,7 +8,9 @@
  *   foreign-rules.ts);
  * - a partial sync writes, with --noflush, only the chains of service ports whose rules changed,
  *   and a dispatch chain only when a service port's lines in it changed (partial-sync.ts);
- * - after a successful write, stale UDP/SCTP conntrack entries are deleted (conntrack-cleanup.ts).
+ * - after a successful write, stale UDP/SCTP conntrack entries are deleted (conntrack-cleanup.ts);
+ * - between syncs and before each partial one, the framework asks checkKernelState whether the
+ *   hook jumps and fixed rules are still there (canary.ts); when not, the sync is full.
  * What was written is kept in ProgrammedRules, so a partial sync needs no iptables-save. Rules and
  * their shapes are upstream's; README.md says where kdp differs and why.
  */
@@ -22,6 +24,7 @@ import type { IptablesBackend } from '../../kernel/iptables/types.ts';
 import { BaseProxier, type BaseProxierOptions } from '../base-proxier.ts';
 import type { SyncReport, SyncState } from '../proxier.ts';
 import { cleanupIptables } from './cleanup.ts';
+import { canaryRules } from './canary.ts';
 import { cleanStaleConntrack } from './conntrack-cleanup.ts';
 import { KUBE_PROXY_JUMP_RULES, nodePortsTail, type NodePortAddresses } from './fixed-rules.ts';
 import { jumpLine, remaindersOf, type Remainders } from './foreign-rules.ts';
@@ -44,7 +47,13 @@ const JUMP_LINES: ReadonlySet<string> = new Set(KUBE_PROXY_JUMP_RULES.map(jumpLi
 
 export interface IptablesProxierOptions extends Pick<
   Base,
-  'minSyncPeriodMs' | 'syncPeriodMs' | 'retryPeriodMs' | 'fullSyncPeriodMs' | 'clock' | 'log'
+  | 'minSyncPeriodMs'
+  | 'syncPeriodMs'
+  | 'retryPeriodMs'
+  | 'fullSyncPeriodMs'
+  | 'kernelCheckPeriodMs'
+  | 'clock'
+  | 'log'
 > {
   /** The Node this proxier programs: its endpoints are local, its addresses take node ports. */
   nodeName: string;
@@ -176,6 +185,17 @@ export class IptablesProxier extends BaseProxier<IptablesServicePort, IptablesEn
       iptablesRules: { filter: totals.filter + fixed.filter, nat: totals.nat + fixed.nat },
       noLocalEndpoints: { internal: totals.noLocalInternal, external: totals.noLocalExternal },
     };
+  }
+
+  /** One `-C` restore of the hook jumps and fixed rules (canary.ts): what is missing, if anything. */
+  protected override async checkKernelState(): Promise<string | undefined> {
+    // Before the first full sync, or after a failed write, the next sync is full anyway.
+    if (!this.programmed.trusted) return undefined;
+    const missing = await this.iptables.checkRules(
+      this.netns,
+      canaryRules(this.settings.masqueradeMark, this.programmed.tail),
+    );
+    return missing && `${missing.table}: ${missing.rule ?? 'a rule or chain'} is gone (${missing.reason})`;
   }
 
   protected async cleanupRules(): Promise<void> {

@@ -19,7 +19,11 @@ export interface RuleContext {
 
 /** `-m comment --comment X`, quoted when X has a space (as upstream writes it). */
 export function comment(text: string): string {
-  return text.includes(' ') ? `-m comment --comment "${text}"` : `-m comment --comment ${text}`;
+  // Names in comments come from objects; a quote, backslash or line break in one would end the
+  // comment (or the line) and turn the rest into rule arguments, so anything but printable ASCII
+  // other than those becomes '_'; and the kernel takes at most 255 bytes.
+  const safe = text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '_').slice(0, 255);
+  return safe.includes(' ') ? `-m comment --comment "${safe}"` : `-m comment --comment ${safe}`;
 }
 
 /** `-m tcp -p tcp -d IP --dport N`: the service port's destination. */

@@ -21,6 +21,7 @@ export interface RecordingProxierOptions {
   syncPeriodMs?: number;
   retryPeriodMs?: number;
   fullSyncPeriodMs?: number;
+  kernelCheckPeriodMs?: number;
   clock?: Clock;
   log?: Log;
   /** Metrics as this mode would have them ('recording' has no mode-specific ones). */

@@ -110,7 +110,8 @@ export async function withAgentCluster(
         socketPath: join(dir, 'api.sock'),
       });
       controllers = await startControllers(connect({ dispatcher: server.dispatcher }));
-      client = connect({ socketPath: server.socketPath! });
+      const tokenFile = server.credentials!.tokenPath;
+      client = connect({ socketPath: server.socketPath!, tokenFile });
       for (const n of layout.nodes) {
         const nodes = client.resource<Node>('nodes');
         const created = await nodes.create({
@@ -143,6 +144,7 @@ export async function withAgentCluster(
         startAgent(i) {
           const node = layout.nodes[i - 1];
           const args = ['--cluster', cluster, '--node', node.name, '--socket', server!.socketPath!];
+          args.push('--token-file', tokenFile);
           args.push('--state-dir', stateDir(i), '--heartbeat-seconds', '2');
           const child = spawn(
             'nsenter',

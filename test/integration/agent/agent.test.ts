@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import type { Pod } from '../../../dataplane/api/types.ts';
 import type { Kernel } from '../../../dataplane/kernel/interfaces.ts';
 import { titledProcesses, withAgentCluster } from './agent-cluster.ts';
+import { procStatus, workloadOf } from './container-procs.ts';
 import { httpGet, tcpEcho, udpEcho } from './probes.ts';
 
 const isReady = (p: Pod | undefined) =>
@@ -92,9 +93,17 @@ test('agents realise pods that talk across nodes, delete gracefully and survive 
     assert.equal(await tcpEcho(kernel, client1, echo2.status!.podIP!, 7, 'over tcp'), 'over tcp');
     assert.equal(await udpEcho(kernel, client1, echo2.status!.podIP!, 7, 'over udp'), 'over udp');
 
+    // The tracked pid is the container's pid namespace's parent; the server runs inside as nobody.
     const web1Pid = await c.podPid(1, web1);
-    const cmdline = await readFile(`/proc/${web1Pid}/cmdline`, 'utf8');
+    const server = await waitFor('web-1 server', () => workloadOf(web1Pid));
+    const cmdline = await readFile(`/proc/${server}/cmdline`, 'utf8');
     assert.ok(cmdline.startsWith(`kdp:${c.cluster}:pod:default/web-1`), cmdline);
+    assert.match((await procStatus(server)).Uid, /^65534\s+65534\s+65534\s+65534$/);
+    assert.equal((await procStatus(server)).CapEff, '0000000000000000');
+    // kdp/echo binds port 7 unprivileged: the pod namespace's ip_unprivileged_port_start is 0.
+    const echoServer = await waitFor('echo-2 server', async () => workloadOf(await c.podPid(2, echo2)));
+    assert.match((await procStatus(echoServer)).Uid, /^65534\s/);
+    assert.equal((await procStatus(echoServer)).CapEff, '0000000000000000');
 
     // Graceful delete: terminating first, the server stopped and the namespace gone, then no Pod.
     const web2Pid = await c.podPid(2, web2);

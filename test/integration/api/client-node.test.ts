@@ -15,8 +15,8 @@ let kc: k8s.KubeConfig;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kdp-client-node-'));
-  // With a token, so the kubeconfig's user is exercised too.
-  server = await ApiServer.start({ stateDir: dir, port: 0, token: 'client-node-token' });
+  // Over TLS with the admin's client certificate, both from the kubeconfig.
+  server = await ApiServer.start({ stateDir: dir, port: 0 });
   kc = new k8s.KubeConfig();
   kc.loadFromFile(server.kubeconfigPath);
 });

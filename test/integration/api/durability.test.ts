@@ -9,18 +9,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { seededRandom } from '../../../bench/lib/stats.ts';
+import { fetchWith } from '../../fixtures/api-fetch.ts';
 
 const KDP = join(import.meta.dirname, '..', '..', '..', 'bin', 'kdp');
 const SERVICES = '/api/v1/namespaces/default/services';
 const ROUNDS = 3;
 const LANES = 8;
 const OPS_PER_ROUND = 400;
+/** The running server's CA and local token (a new token at each start; the CA is kept). */
+let credentials: { ca: string; token: string } | undefined;
 
 interface Running {
   child: ChildProcess;
@@ -56,7 +59,12 @@ async function startApiserver(dir: string): Promise<Running> {
     }, 30_000);
     lines.once('line', (line) => {
       clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
+      const info = JSON.parse(line) as { url: string; tokenFile: string };
+      credentials = {
+        ca: readFileSync(join(dir, 'state', 'pki', 'ca.crt'), 'utf8'),
+        token: readFileSync(info.tokenFile, 'utf8').trim(),
+      };
+      resolve(info.url);
     });
     void exited.then(() => {
       clearTimeout(timer);
@@ -83,7 +91,8 @@ async function call(
   body?: unknown,
   contentType?: string,
 ): Promise<Answer> {
-  const res = await fetch(url + path, {
+  const res = await fetchWith(url + path, {
+    ...credentials,
     method,
     headers: body === undefined ? {} : { 'content-type': contentType ?? 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),

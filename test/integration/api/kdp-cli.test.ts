@@ -4,9 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fetchWith } from '../../fixtures/api-fetch.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'kdp');
 
@@ -48,6 +49,23 @@ test('bad flags exit 2 with a message saying what is wrong', () =>
         ['apiserver', '--service-cidr', '10.96.0.0/40', '--state-dir', join(dir, 's')],
         /--service-cidr: .*10\.96\.0\.0\/40/,
       ],
+      // No secret on the command line: --token is gone; --token-file takes a private file.
+      [['apiserver', '--token', 'secret'], /unknown option '--token'/],
+      [
+        ['apiserver', '--token-file', join(dir, 'missing.csv'), '--state-dir', join(dir, 's')],
+        /cannot read the token file/,
+      ],
+      [
+        [
+          'apiserver',
+          '--insecure-allow-unauthenticated',
+          '--listen',
+          '0.0.0.0:0',
+          '--state-dir',
+          join(dir, 's'),
+        ],
+        /refusing to serve without authentication on 0\.0\.0\.0/,
+      ],
       [['no-such-command'], /unknown command/],
     ];
     for (const [args, message] of cases) {
@@ -79,8 +97,11 @@ test('kdp apiserver serves until SIGTERM, then stops cleanly', () =>
       const info = JSON.parse(line);
       assert.equal(info.kubeconfig, join(stateDir, 'kubeconfig'));
       assert.equal(info.socketPath, join(stateDir, 'apiserver.sock'));
-      const res = await fetch(`${info.url}/api/v1/namespaces/default`);
-      assert.equal(res.status, 200);
+      const token = readFileSync(info.tokenFile, 'utf8').trim();
+      const ca = readFileSync(join(stateDir, 'pki', 'ca.crt'), 'utf8');
+      assert.match(info.url, /^https:/);
+      assert.equal((await fetchWith(`${info.url}/api/v1/namespaces/default`, { ca, token })).status, 200);
+      assert.equal((await fetchWith(`${info.url}/api/v1/namespaces/default`, { ca })).status, 401);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
       assert.ok(!existsSync(info.socketPath), 'the socket file is removed on a clean stop');

@@ -260,9 +260,9 @@ export async function until<T>(
   }
 }
 
-/** iptables-save (nft) of a node's namespace, tables filter and nat, without counters or comments. */
-export async function nodeRules(netns: string): Promise<string> {
-  const r = await runIn(netnsPath(netns), ['iptables-nft-save'], { timeoutMs: 30_000 });
+/** iptables-save of a node's namespace (nft tools by default), without counters or comments. */
+export async function nodeRules(netns: string, backend: 'nft' | 'legacy' = 'nft'): Promise<string> {
+  const r = await runIn(netnsPath(netns), [`iptables-${backend}-save`], { timeoutMs: 30_000 });
   assert.equal(r.code, 0, r.stderr);
   return r.stdout
     .split('\n')

@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ApiServer, firstServiceIP } from '../../../dataplane/api/apiserver.ts';
+import { apiFetch } from '../../fixtures/api-fetch.ts';
 import { ApiError } from '../../../dataplane/api/errors.ts';
 import { findResource } from '../../../dataplane/api/resources.ts';
 
@@ -35,22 +36,24 @@ test('a fresh server has the system namespaces and the kubernetes Service on the
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the kubeconfig points at the server, carries the token, and is private', async () => {
+test('the kubeconfig points at the HTTPS server, carries the CA and the admin certificate, and is private', async () => {
   const dir = tempDir();
-  const server = await ApiServer.start({ stateDir: dir, token: 't0ken' });
+  const server = await ApiServer.start({ stateDir: dir });
   try {
     assert.equal(server.kubeconfigPath, join(dir, 'kubeconfig'));
     assert.equal(statSync(server.kubeconfigPath).mode & 0o777, 0o600);
     const kc = parseYaml(readFileSync(server.kubeconfigPath, 'utf8'));
     assert.equal(kc['current-context'], 'kdp');
     assert.equal(kc.clusters[0].cluster.server, server.url);
-    assert.match(server.url!, /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.equal(kc.users[0].user.token, 't0ken');
+    assert.match(server.url!, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const pem = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
+    assert.equal(pem(kc.clusters[0].cluster['certificate-authority-data']), server.credentials!.ca);
+    assert.equal(kc.clusters[0].cluster['insecure-skip-tls-verify'], undefined);
+    assert.equal(pem(kc.users[0].user['client-certificate-data']), server.credentials!.admin.cert);
+    assert.match(pem(kc.users[0].user['client-key-data']), /BEGIN PRIVATE KEY/);
+    assert.equal(kc.users[0].user.token, undefined);
     assert.equal(kc.contexts[0].context.namespace, 'default');
-    const res = await fetch(`${server.url}/api/v1/namespaces`, {
-      headers: { authorization: 'Bearer t0ken' },
-    });
-    assert.equal(res.status, 200);
+    assert.equal((await apiFetch(server, '/api/v1/namespaces')).status, 200);
   } finally {
     await server.close();
     await server.close(); // idempotent

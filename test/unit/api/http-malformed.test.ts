@@ -1,21 +1,23 @@
 // The real HTTP server on 127.0.0.1:0 fed with what breaks servers: bad JSON, wrong kinds,
 // bodies past the limit, invalid names, ports and CIDRs, stale writes, unknown paths, requests
-// without the token. Each answer is a Status with the right code, and the server stays healthy.
+// without credentials. Each answer is a Status with the right code, and the server stays healthy.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from '../../../dataplane/api/apiserver.ts';
+import { apiFetch, localToken } from '../../fixtures/api-fetch.ts';
 
-const TOKEN = 'malformed-test-token';
+let TOKEN: string;
 let server: ApiServer;
 let dir: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kdp-http-malformed-'));
-  server = await ApiServer.start({ stateDir: dir, token: TOKEN, port: 0 });
+  server = await ApiServer.start({ stateDir: dir, port: 0 });
+  TOKEN = localToken(server);
 });
 
 after(async () => {
@@ -36,7 +38,8 @@ async function send(
   body?: string | Buffer,
   headers: Record<string, string> = {},
 ): Promise<Answer> {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await apiFetch(server, path, {
+    as: 'nobody',
     method,
     body,
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
@@ -102,6 +105,7 @@ test('a body past 3 MiB is 413; one announced far past it is refused before it i
     const req = request({
       host: url.hostname,
       port: url.port,
+      ca: server.credentials!.ca,
       method: 'POST',
       path: SVC,
       headers: {
@@ -207,24 +211,25 @@ test('unknown paths are a 404 Status, wrong methods 405, odd patch types 415', a
 
 test('without the token, or with a wrong one, 401; health and version stay open', async () => {
   for (const auth of [undefined, 'Bearer wrong', 'Basic abc', `Bearer ${TOKEN}x`]) {
-    const res = await fetch(`${server.url}/api/v1/namespaces`, {
+    const res = await apiFetch(server, '/api/v1/namespaces', {
       headers: auth ? { authorization: auth } : {},
+      as: 'nobody',
     });
     assert.equal(res.status, 401);
     const s = (await res.json()) as any;
     assert.equal(s.reason, 'Unauthorized');
   }
-  assert.equal((await fetch(`${server.url}/metrics`)).status, 401);
+  assert.equal((await apiFetch(server, '/metrics', { as: 'nobody' })).status, 401);
   for (const p of ['/healthz', '/readyz', '/livez']) {
-    const res = await fetch(`${server.url}${p}`);
+    const res = await apiFetch(server, p, { as: 'nobody' });
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'ok');
   }
-  assert.equal((await fetch(`${server.url}/version`)).status, 200);
+  assert.equal((await apiFetch(server, '/version', { as: 'nobody' })).status, 200);
 });
 
 test('after all of that the server is healthy, and /metrics counts the answers by code', async () => {
-  const health = await fetch(`${server.url}/healthz`);
+  const health = await apiFetch(server, '/healthz', { as: 'nobody' });
   assert.equal(await health.text(), 'ok');
   const list = await send('GET', SVC);
   assert.equal(list.status, 200);

@@ -4,13 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, type IncomingMessage, request } from 'node:http';
-import { connect } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { Agent, request } from 'node:https';
+import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer, type ApiServerOptions } from '../../../dataplane/api/apiserver.ts';
 import type { RequestLogEntry } from '../../../dataplane/api/http/server.ts';
 import { findResource } from '../../../dataplane/api/resources.ts';
+import { apiFetch } from '../../fixtures/api-fetch.ts';
 
 const SERVICES = findResource('', 'services')!;
 const SVC_PATH = '/api/v1/namespaces/default/services';
@@ -49,9 +51,14 @@ interface OpenWatch {
   close(): void;
 }
 
-function openWatch(url: string, query: string, agent?: Agent): Promise<OpenWatch> {
+/** The admin's TLS options: the cluster CA and the client certificate. */
+function tlsOptions(s: ApiServer) {
+  return { ca: s.credentials!.ca, cert: s.credentials!.admin.cert, key: s.credentials!.admin.key };
+}
+
+function openWatch(s: ApiServer, query: string, agent?: Agent): Promise<OpenWatch> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${SVC_PATH}?watch=true&${query}`, { agent });
+    const req = request(`${s.url}${SVC_PATH}?watch=true&${query}`, agent ? { agent } : tlsOptions(s));
     req.on('error', reject);
     req.on('response', (res) => {
       const events: any[] = [];
@@ -78,7 +85,7 @@ function openWatch(url: string, query: string, agent?: Agent): Promise<OpenWatch
 test('headers arrive before any event, then one JSON event per line', () =>
   withServer({}, async (s) => {
     const rv = String(s.store.resourceVersion);
-    const w = await openWatch(s.url!, `resourceVersion=${rv}`);
+    const w = await openWatch(s, `resourceVersion=${rv}`);
     try {
       assert.equal(w.res.statusCode, 200);
       assert.equal(w.res.headers['content-type'], 'application/json');
@@ -95,7 +102,7 @@ test('headers arrive before any event, then one JSON event per line', () =>
 
 test('with allowWatchBookmarks, BOOKMARK events carry the kind and the current resourceVersion', () =>
   withServer({ bookmarkIntervalMs: 20 }, async (s) => {
-    const w = await openWatch(s.url!, `resourceVersion=${s.store.resourceVersion}&allowWatchBookmarks=true`);
+    const w = await openWatch(s, `resourceVersion=${s.store.resourceVersion}&allowWatchBookmarks=true`);
     try {
       createService(s, 'marked');
       await waitFor(
@@ -113,7 +120,7 @@ test('with allowWatchBookmarks, BOOKMARK events carry the kind and the current r
     } finally {
       w.close();
     }
-    const plain = await openWatch(s.url!, `resourceVersion=${s.store.resourceVersion}`);
+    const plain = await openWatch(s, `resourceVersion=${s.store.resourceVersion}`);
     try {
       createService(s, 'unmarked');
       await waitFor(() => plain.events.length === 1, 'the ADDED event');
@@ -130,7 +137,7 @@ test('with allowWatchBookmarks, BOOKMARK events carry the kind and the current r
 test('timeoutSeconds ends the stream, and the watcher is unregistered', () =>
   withServer({}, async (s) => {
     const before = s.store.watcherCount;
-    const w = await openWatch(s.url!, 'timeoutSeconds=1');
+    const w = await openWatch(s, 'timeoutSeconds=1');
     assert.equal(s.store.watcherCount, before + 1);
     await w.ended;
     assert.ok(w.res.complete, 'the stream ended cleanly (terminating chunk), not by a reset');
@@ -142,7 +149,7 @@ test('a too-old resourceVersion is an HTTP 410 Status before any stream', () =>
     createService(s, 'a');
     const old = s.store.resourceVersion;
     for (const n of ['b', 'c', 'd']) createService(s, n);
-    const res = await fetch(`${s.url}${SVC_PATH}?watch=true&resourceVersion=${old - 1}`);
+    const res = await apiFetch(s, `${SVC_PATH}?watch=true&resourceVersion=${old - 1}`);
     assert.equal(res.status, 410);
     const status = (await res.json()) as any;
     assert.equal(status.kind, 'Status');
@@ -156,8 +163,8 @@ test('a watcher that stops reading is cut off once its unsent bytes pass the bou
   return withServer({ maxWatchBufferedBytes: bound, onRequest: (e) => log.push(e) }, async (s) => {
     const baseline = s.store.watcherCount;
     const url = new URL(s.url!);
-    const sock = connect(Number(url.port), url.hostname);
-    await new Promise((r) => sock.once('connect', r));
+    const sock = connect({ port: Number(url.port), host: url.hostname, ...tlsOptions(s) });
+    await new Promise((r) => sock.once('secureConnect', r));
     sock.write(
       `GET ${SVC_PATH}?watch=true&resourceVersion=${s.store.resourceVersion} HTTP/1.1\r\nHost: x\r\n\r\n`,
     );
@@ -185,17 +192,17 @@ test('a watcher that stops reading is cut off once its unsent bytes pass the bou
       `the client got ${received} of ${produced} bytes: the rest was never buffered`,
     );
     // The server is fine for everyone else.
-    const res = await fetch(`${s.url}/healthz`);
+    const res = await apiFetch(s, '/healthz');
     assert.equal(await res.text(), 'ok');
   });
 });
 
 test('200 concurrent watchers all get the event', () =>
   withServer({}, async (s) => {
-    const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+    const agent = new Agent({ keepAlive: false, maxSockets: Infinity, ...tlsOptions(s) });
     const rv = s.store.resourceVersion;
     const watches = await Promise.all(
-      Array.from({ length: 200 }, () => openWatch(s.url!, `resourceVersion=${rv}`, agent)),
+      Array.from({ length: 200 }, () => openWatch(s, `resourceVersion=${rv}`, agent)),
     );
     try {
       await waitFor(() => s.store.watcherCount >= 200, 'all watches registered');

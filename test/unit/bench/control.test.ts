@@ -128,16 +128,18 @@ test('sync-full alone also runs 10k with rereadForeignRules off; a bad value is 
   );
 });
 
-test('the apiserver workload runs the in-memory and SQLite stores and refuses an unknown one', async () => {
+test('the apiserver workload runs both stores, TLS+auth and plain, and refuses an unknown variant', async () => {
   const w = CONTROL_WORKLOADS.find((c) => c.name === 'apiserver')!;
   assert.deepEqual(
-    w.variants(true).map((v) => v.store),
-    ['memory', 'sqlite'],
+    w.variants(true).map((v) => `${v.store}/${v.auth}`),
+    ['memory/tls', 'memory/plain', 'sqlite/tls'],
   );
-  for (const params of [
+  const bad: Record<string, string | number>[] = [
     { store: 'etcd', lanes: 64 },
     { store: 'memory', lanes: 0 },
-  ])
+    { store: 'memory', lanes: 64, auth: 'none' },
+  ];
+  for (const params of bad)
     await assert.rejects(
       w.setup(axesOf(w, params), { seconds: 1, quick: true }),
       (e) => isKdpError(e, 'KDP_ERR_BENCH_VARIANT') && /store: memory or sqlite/.test(e.message),

@@ -1,6 +1,6 @@
 // The client and informer over real HTTP against kdp's embedded apiserver (loopback TCP and a
 // unix socket under a temp dir): the kubeconfig it writes, the CRUD flow an informer sees, a watch
-// the server ends being resumed, and the token check.
+// the server ends being resumed, and the token the unix socket requires.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +25,7 @@ async function withServer(opts: ApiServerOptions, body: (server: ApiServer) => P
   }
 }
 
-test('over HTTP from the kubeconfig the apiserver writes: the CRUD flow reaches an informer in order', () =>
+test('over HTTPS from the kubeconfig the apiserver writes: the CRUD flow reaches an informer in order', () =>
   withServer({}, async (server) => {
     const client = connect({ kubeconfig: server.kubeconfigPath });
     try {
@@ -35,19 +35,25 @@ test('over HTTP from the kubeconfig the apiserver writes: the CRUD flow reaches 
     }
   }));
 
-test('over the unix socket with a token; without it, 401', () =>
-  withServer({ token: 'sesame' }, async (server) => {
+test('over the unix socket with the token file; without a token or with a wrong one, 401', () =>
+  withServer({}, async (server) => {
     assert.ok(server.socketPath);
-    const good = connect({ socketPath: server.socketPath, token: 'sesame' });
+    const good = connect({ socketPath: server.socketPath, tokenFile: server.credentials!.tokenPath });
     const bad = connect({ socketPath: server.socketPath });
+    const wrong = connect({ socketPath: server.socketPath, token: 'sesame' });
     try {
       const k = await good.resource<Service>('svc').get('kubernetes');
       assert.equal(k.spec.clusterIP, '10.96.0.1');
       await assert.rejects(bad.resource('svc').get('kubernetes'), { httpCode: 401 });
+      await assert.rejects(wrong.resource('svc').get('kubernetes'), {
+        httpCode: 401,
+        reason: 'Unauthorized',
+      });
       assert.equal(await good.raw({ method: 'GET', path: '/healthz' }), 'ok');
     } finally {
       good.close();
       bad.close();
+      wrong.close();
     }
   }));
 
@@ -55,7 +61,7 @@ test('a watch the server ends (timeoutSeconds) is resumed without a relist and w
   const requests: RequestLogEntry[] = [];
   await withServer({ onRequest: (e) => requests.push(e) }, async (server) => {
     const logs: string[] = [];
-    const client = connect({ url: server.url });
+    const client = connect({ kubeconfig: server.kubeconfigPath });
     const informer = createInformer<Service>(client, 'services', {
       namespace: 'default',
       labelSelector: 'app=flow',

@@ -52,7 +52,7 @@ export function fakeAgents(): FakeAgents {
       setImmediate(() => exit({ code: 1, signal: null }));
       return proc;
     }
-    const client = connect({ socketPath: spec.socketPath });
+    const client = connect({ socketPath: spec.socketPath, tokenFile: spec.tokenFile });
     const pods = createInformer<Pod>(client, 'pods', {
       fieldSelector: `spec.nodeName=${spec.node}`,
       log: () => {},

@@ -5,11 +5,12 @@
 // supervision of agents (restart after a kill, backoff through repeated deaths).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node, Pod } from '../../../dataplane/api/types.ts';
 import { Cluster } from '../../../dataplane/cluster/cluster.ts';
 import type { BuildProgress } from '../../../dataplane/cluster/builder.ts';
+import { agentCommand } from '../../../dataplane/cluster/builder-agents.ts';
 import { clusterPrefix, fabricNamespace, nodeNamespace } from '../../../dataplane/cluster/topology-names.ts';
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 import { isKdpError } from '../../../dataplane/errors.ts';
@@ -106,6 +107,19 @@ test('2 nodes x 2 pods: one kernel plan, Node and Pod objects, agents per the co
         ],
       ],
     );
+    // The agents get the socket's token as a file path (0600), never the token itself in argv.
+    const tokenFile = join(stateDir, 'apiserver.token');
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+    for (const { spec } of agents.spawned) {
+      assert.equal(spec.tokenFile, tokenFile);
+      const argv = agentCommand(spec);
+      assert.deepEqual(argv.slice(argv.indexOf('--token-file'), argv.indexOf('--token-file') + 2), [
+        '--token-file',
+        tokenFile,
+      ]);
+      assert.ok(!argv.some((a) => a.includes(token)), 'no argument carries the token');
+    }
     const record = JSON.parse(readFileSync(join(stateDir, 'cluster.json'), 'utf8'));
     assert.equal(record.cluster, cluster);
     assert.equal(record.nodes.length, 2);

@@ -14,6 +14,7 @@ import {
 } from '../validation.ts';
 import { type FieldErrors, listOf, listOrReport } from './field-errors.ts';
 import { validateLabelMap } from './labels.ts';
+import { validateSecurityContexts } from './security-context.ts';
 
 const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
 const RESTART_POLICIES = ['Always', 'Never', 'OnFailure'];
@@ -92,6 +93,7 @@ export function validatePodSpec(
   listOrReport(errs, `${path}.tolerations`, spec.tolerations).forEach((t, i) =>
     validateToleration(errs, `${path}.tolerations[${i}]`, t),
   );
+  validateSecurityContexts(errs, path, spec);
 }
 
 function validateContainer(

@@ -5,16 +5,16 @@
 // whole run its heap, after a full GC, is back near where it started.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ApiServer } from '../../../../dataplane/api/apiserver.ts';
+import { localToken } from '../../../fixtures/api-fetch.ts';
 import type { MalformedCase } from './case.ts';
 
-const TOKEN = 'malformed-suite-token';
 /** How far above its starting point the heap may end, after GC (caches, metrics series, JIT). */
 const HEAP_SLACK_BYTES = 48 * 1024 * 1024;
 
@@ -28,26 +28,27 @@ interface Answer {
 
 /** Sends the request exactly as given: node:http does not normalise the path as fetch would. */
 function send(
-  url: string,
+  server: ApiServer,
   method: string,
   path: string,
   body?: unknown,
   contentType?: string,
 ): Promise<Answer> {
-  const u = new URL(url);
+  const u = new URL(server.url!);
   const bytes =
     body === undefined
       ? undefined
       : typeof body === 'string' || Buffer.isBuffer(body)
         ? Buffer.from(body)
         : Buffer.from(JSON.stringify(body));
-  const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
+  const headers: Record<string, string> = { authorization: `Bearer ${localToken(server)}` };
   if (bytes) {
     headers['content-type'] = contentType ?? 'application/json';
     headers['content-length'] = String(bytes.length);
   } else if (contentType) headers['content-type'] = contentType;
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
+    const target = { host: u.hostname, port: u.port, method, path, headers, ca: server.credentials!.ca };
+    const req = request(target, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString() }));
@@ -112,7 +113,7 @@ for (const { file, cases } of suites) {
 
     before(async () => {
       stateDir = mkdtempSync(join(tmpdir(), 'kdp-malformed-'));
-      server = await ApiServer.start({ stateDir, token: TOKEN, port: 0, socketPath: false });
+      server = await ApiServer.start({ stateDir, port: 0, socketPath: false });
     });
 
     after(async () => {
@@ -123,22 +124,22 @@ for (const { file, cases } of suites) {
     for (const c of cases) {
       test(c.name, async () => {
         for (const s of c.setup ?? []) {
-          const r = await send(server.url!, 'POST', s.path, s.body);
+          const r = await send(server, 'POST', s.path, s.body);
           assert.ok(r.status === 201 || r.status === 409, `setup POST ${s.path}: ${r.status} ${r.text}`);
         }
-        checkAnswer(c, await send(server.url!, c.method, c.path, c.body, c.contentType));
+        checkAnswer(c, await send(server, c.method, c.path, c.body, c.contentType));
         if (c.notStored) {
-          const r = await send(server.url!, 'GET', c.notStored);
+          const r = await send(server, 'GET', c.notStored);
           assert.equal(r.status, 404, `${c.notStored} was stored: ${r.text.slice(0, 300)}`);
         }
       });
     }
 
     test('afterwards the server answers /healthz and a list', async () => {
-      const h = await send(server.url!, 'GET', '/healthz');
+      const h = await send(server, 'GET', '/healthz');
       assert.equal(h.status, 200);
       assert.equal(h.text, 'ok');
-      const l = await send(server.url!, 'GET', '/api/v1/namespaces');
+      const l = await send(server, 'GET', '/api/v1/namespaces');
       assert.equal(l.status, 200);
       assert.equal((JSON.parse(l.text) as { kind: string }).kind, 'NamespaceList');
     });

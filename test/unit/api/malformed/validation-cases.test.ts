@@ -19,7 +19,12 @@ let dir: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kdp-validation-cases-'));
-  server = await ApiServer.start({ stateDir: dir, port: 0, socketPath: false });
+  server = await ApiServer.start({
+    stateDir: dir,
+    port: 0,
+    socketPath: false,
+    insecureAllowUnauthenticated: true,
+  });
 });
 
 after(async () => {
