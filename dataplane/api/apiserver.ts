@@ -44,6 +44,8 @@ export interface ApiServerOptions {
   port?: number;
   /** Unix socket path (default `${stateDir}/apiserver.sock`); `false` for none. */
   socketPath?: string | false;
+  /** Refuse every new Service externalIP (upstream's DenyServiceExternalIPs admission plugin). */
+  denyServiceExternalIPs?: boolean;
   /** More bearer tokens, in kube-apiserver's --token-auth-file format (the file must be 0600). */
   tokenFile?: string;
   /**
@@ -145,7 +147,8 @@ export class ApiServer implements AsyncDisposable {
     let http: ApiHttpServer | undefined;
     try {
       allocators.rebuild(store.list('services').items as Service[]);
-      const registry = new Registry(store, createStrategies(), allocators);
+      const strategies = createStrategies({ denyServiceExternalIPs: opts.denyServiceExternalIPs });
+      const registry = new Registry(store, strategies, allocators);
       bootstrap(registry, serviceCIDR);
       const metrics = new ApiMetrics({ storedObjects: (info) => store.count(groupResource(info)) });
       // The dispatcher needs the address for /api; the TCP port is known only once listening.

@@ -20,6 +20,7 @@ export class SelectorError extends Error {
 
 /** Splits on commas that are not inside parentheses. */
 function splitTerms(s: string): string[] {
+  if (s.trim() === '') return [];
   const out: string[] = [];
   let depth = 0;
   let cur = '';
@@ -32,7 +33,10 @@ function splitTerms(s: string): string[] {
     } else cur += ch;
   }
   out.push(cur);
-  return out.map((t) => t.trim()).filter((t) => t.length > 0);
+  const terms = out.map((t) => t.trim());
+  // `a,,b` or a trailing comma is a malformed selector upstream, not an empty requirement.
+  if (terms.some((t) => t === '')) throw new SelectorError(`found empty requirement in "${s}"`);
+  return terms;
 }
 
 const KEY = /^([A-Za-z0-9][-A-Za-z0-9_.]*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -58,6 +62,8 @@ export function parseLabelSelector(s: string | undefined | null): Requirement[] 
         .map((v) => v.trim())
         .filter((v) => v !== '')
         .map((v) => checkValue(v, term));
+      if (!values.length)
+        throw new SelectorError(`for 'in', 'notin' operators, values set can't be empty in "${term}"`);
       return { key: checkKey(m[1].trim(), term), op: m[2] as 'in' | 'notin', values };
     }
     m = /^([^=!\s]+)\s*(==|=|!=)\s*(.*)$/.exec(term);

@@ -172,6 +172,7 @@ async function startApiserver(parts: ClusterParts, signal?: AbortSignal): Promis
     kubeconfigPath: parts.paths.kubeconfig,
     serviceCIDR: t.serviceCidr,
     nodePortRange: { first: t.nodePortRange.min, last: t.nodePortRange.max },
+    denyServiceExternalIPs: t.denyServiceExternalIPs,
   });
   const client = connect({ dispatcher: parts.server.dispatcher });
   parts.client = client;

@@ -53,6 +53,8 @@ export interface Topology {
   overlay: OverlayBackend;
   /** The overlay's engine (overlay/options.ts: udp's batched, baseline or batched-no-offload); absent: the backend's default. */
   overlayEngine?: string;
+  /** The apiserver refuses every new Service externalIP (upstream's DenyServiceExternalIPs). */
+  denyServiceExternalIPs?: boolean;
   nodes: TopologyNode[];
 }
 
@@ -76,6 +78,7 @@ export interface TopologyInput {
   proxyMode?: ProxyMode;
   overlay?: OverlayBackend;
   overlayEngine?: string;
+  denyServiceExternalIPs?: boolean;
 }
 
 export const TOPOLOGY_DEFAULTS = {
@@ -90,9 +93,15 @@ export const TOPOLOGY_DEFAULTS = {
   mtu: 1500,
   proxyMode: 'iptables',
   overlay: 'host-gw',
-} as const satisfies Required<Omit<TopologyInput, 'nodes' | 'overlayEngine'>> & { nodes: number };
+} as const satisfies Required<Omit<TopologyInput, 'nodes' | 'overlayEngine' | 'denyServiceExternalIPs'>> & {
+  nodes: number;
+};
 
-const TOP_LEVEL_FIELDS = new Set<string>([...Object.keys(TOPOLOGY_DEFAULTS), 'overlayEngine']);
+const TOP_LEVEL_FIELDS = new Set<string>([
+  ...Object.keys(TOPOLOGY_DEFAULTS),
+  'overlayEngine',
+  'denyServiceExternalIPs',
+]);
 const NODE_FIELDS = new Set(['name', 'pods']);
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
@@ -273,6 +282,9 @@ export function resolveTopology(input: unknown = {}): Topology {
   const engineProblem =
     overlay && typeof overlayEngine === 'string' ? overlayEngineProblem(overlay, overlayEngine) : undefined;
   if (engineProblem) p.add('overlayEngine', engineProblem);
+  const denyExternalIPs = raw.denyServiceExternalIPs;
+  if (denyExternalIPs !== undefined && typeof denyExternalIPs !== 'boolean')
+    p.add('denyServiceExternalIPs', `must be true or false, got ${show(denyExternalIPs)}`);
 
   if (serviceCidr) {
     const prefix = parseIpv4Cidr(serviceCidr)!.prefix;
@@ -324,6 +336,7 @@ export function resolveTopology(input: unknown = {}): Topology {
     proxyMode: proxyMode!,
     overlay: overlay!,
     ...(typeof overlayEngine === 'string' ? { overlayEngine } : {}),
+    ...(denyExternalIPs === true ? { denyServiceExternalIPs: true } : {}),
     nodes,
   };
 }

@@ -22,6 +22,14 @@ export const stderrLogger: Logger = (level, message, fields) => {
   process.stderr.write(`kdp controllers ${level}: ${message}${extra}\n`);
 };
 
+/**
+ * The apiserver refused what a sync wrote as malformed (e.g. derived from an invalid object
+ * loaded from an older state.db): retrying the same write can only fail again.
+ */
+export function isRefusedAsInvalid(err: unknown): boolean {
+  return isApiError(err, 'Invalid') || isApiError(err, 'BadRequest');
+}
+
 export interface ControllerOptions {
   /** Informers shared with other controllers; a private factory is made (and stopped) otherwise. */
   informers?: InformerFactory;
@@ -75,6 +83,15 @@ export abstract class QueueController implements Controller {
           },
         );
       },
+      isPermanent: isRefusedAsInvalid,
+      onDrop: (key, err) =>
+        this.log(
+          'warn',
+          `${this.name}: sync of ${key} was refused by the apiserver; skipped until it changes`,
+          {
+            error: describeError(err),
+          },
+        ),
     });
   }
 

@@ -2,7 +2,8 @@
  * The keyed work queue every controller runs on, with client-go's guarantees: a key waiting in the
  * queue is held once however often it is added (events coalesce), a key is never handled by two
  * workers at once (an add during its handling runs it again afterwards), and a failed key comes
- * back after a per-key exponential backoff that a success resets. Shutdown stops the workers
+ * back after a per-key exponential backoff that a success resets, unless its failure is
+ * permanent (a poisoned object), which drops it until the next add. Shutdown stops the workers
  * taking anything further, cancels every pending retry timer and resolves once the handlers that
  * were running have returned, so a closed controller leaves nothing behind that keeps a process up.
  */
@@ -14,8 +15,15 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   /** Cap of the retry delay. Default 60 s. */
   maxDelayMs?: number;
-  /** Told about every failure (the key is retried regardless). */
+  /** Told about every failure that is retried. */
   onError?(key: string, err: unknown, attempt: number): void;
+  /**
+   * Failures no retry can fix (the server refused the object as invalid): the key is dropped,
+   * not retried, until something adds it again. Without it every failure is retried.
+   */
+  isPermanent?(err: unknown): boolean;
+  /** Told once when a key is dropped for a permanent failure. */
+  onDrop?(key: string, err: unknown): void;
 }
 
 export type KeyHandler = (key: string, signal: AbortSignal) => Promise<void>;
@@ -148,6 +156,11 @@ export class WorkQueue {
   }
 
   private retry(key: string, err: unknown): void {
+    if (this.opts.isPermanent?.(err)) {
+      this.failures.delete(key);
+      this.opts.onDrop?.(key, err);
+      return;
+    }
     const attempt = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, attempt);
     this.opts.onError?.(key, err, attempt);

@@ -41,7 +41,8 @@ export interface WatchResult {
 }
 
 export type ApiResult =
-  | { kind: 'object'; status: number; body: unknown }
+  /** `warnings` become `Warning: 299` headers (e.g. unknown fields under fieldValidation=Warn). */
+  | { kind: 'object'; status: number; body: unknown; warnings?: string[] }
   /** Plain text (health checks) or bytes (the protobuf OpenAPI document). */
   | { kind: 'text'; status: number; body: string | Buffer; contentType: string }
   | WatchResult;

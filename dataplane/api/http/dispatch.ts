@@ -10,7 +10,8 @@
 import { describeError } from '../../errors.ts';
 import { ApiError, badRequest } from '../errors.ts';
 import { applyPatch } from '../registry/patch.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { Registry, WriteOptions } from '../registry/registry.ts';
+import { checkDuplicateFields } from '../schema/decode.ts';
 import { apiVersionOf, type ResourceInfo } from '../resources.ts';
 import type { KubeObject, Status } from '../types.ts';
 import type { ApiRequest, ApiResult, WatchResult } from './dispatch-types.ts';
@@ -31,10 +32,12 @@ import {
   DEFAULT_MAX_BODY_BYTES,
   deleteOptions,
   dryRunParam,
+  fieldValidationParam,
   intParam,
   patchTypeOf,
   requireBody,
 } from './request-body.ts';
+import { boolParam, checkReadParams } from './query-params.ts';
 import { isWatchRequest, notFoundPath, parsePath, type Route } from './routes.ts';
 import { negotiate, renderList, renderObject, watchTransform } from './table.ts';
 
@@ -57,8 +60,18 @@ function methodNotAllowed(): ApiError {
   return new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
 }
 
-function ok(body: unknown, status = 200): ApiResult {
-  return { kind: 'object', status, body };
+function ok(body: unknown, status = 200, warnings?: string[]): ApiResult {
+  return warnings?.length ? { kind: 'object', status, body, warnings } : { kind: 'object', status, body };
+}
+
+/**
+ * Write options of a request: dryRun, and the decoding mode with a sink for its warnings, which
+ * starts with the body's duplicate fields (400 under Strict).
+ */
+function writeOptions(req: ApiRequest, info: ResourceInfo): WriteOptions & { warnings: string[] } {
+  const fieldValidation = fieldValidationParam(req.query);
+  const warnings = checkDuplicateFields(info, req.body, fieldValidation);
+  return { dryRun: dryRunParam(req.query), fieldValidation, warnings };
 }
 
 /** Any thrown value as a Status result; unexpected errors are 500 InternalError. */
@@ -115,7 +128,7 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
     return {
       kind: 'watch',
       timeoutSeconds: requested || Math.floor(watchTimeout * (1 + Math.random())),
-      allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
+      allowBookmarks: boolParam(q, 'allowWatchBookmarks') === true,
       start: (emit) =>
         registry.watch(info, namespace, { labelSelector, fieldSelector, resourceVersion }, emit),
       currentResourceVersion: () => String(registry.store.resourceVersion),
@@ -149,7 +162,8 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
     checkObjectContentType(req.contentType);
     checkWriteParams(req.query);
     const body = requireBody(decodeBody(req.body, req.contentType, maxBody));
-    return ok(registry.create(r.info, r.namespace ?? '', body, { dryRun: dryRunParam(req.query) }), 201);
+    const o = writeOptions(req, r.info);
+    return ok(registry.create(r.info, r.namespace ?? '', body, o), 201, o.warnings);
   }
 
   function update(req: ApiRequest, r: ResourceRoute, name: string): ApiResult {
@@ -164,7 +178,8 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
     }
     if (r.subresource === 'finalize') return ok(finalize(r.info, name, body, dryRun));
     const sub = r.subresource === 'status' ? 'status' : undefined;
-    return ok(registry.update(r.info, ns, name, body, sub, { dryRun }));
+    const o = writeOptions(req, r.info);
+    return ok(registry.update(r.info, ns, name, body, sub, o), 200, o.warnings);
   }
 
   /** PUT namespaces/{name}/finalize: replaces spec.finalizers and nothing else. */
@@ -200,9 +215,15 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
       // Server-side apply of an object that does not exist yet creates it: the patch applied to
       // an empty object is what to create (the patch module refuses apply while kdp lacks it).
       const empty = { apiVersion: apiVersionOf(r.info), kind: r.info.kind, metadata: { name } };
-      return ok(registry.create(r.info, ns, applyPatch('apply', empty, body, r.info.kind), { dryRun }), 201);
+      const o = writeOptions(req, r.info);
+      return ok(
+        registry.create(r.info, ns, applyPatch('apply', empty, body, r.info.kind), o),
+        201,
+        o.warnings,
+      );
     }
-    return ok(registry.patch(r.info, ns, name, type, body, sub, { dryRun }));
+    const o = writeOptions(req, r.info);
+    return ok(registry.patch(r.info, ns, name, type, body, sub, o), 200, o.warnings);
   }
 
   function exists(info: ResourceInfo, ns: string, name: string): boolean {
@@ -236,6 +257,7 @@ export function createDispatcher(registry: Registry, opts: DispatcherOptions = {
     switch (req.method) {
       case 'GET':
       case 'HEAD':
+        checkReadParams(req.query);
         return read(req, r);
       case 'POST':
         return create(req, r);

@@ -9,6 +9,7 @@ import { ApiError, badRequest, invalid } from '../errors.ts';
 import { checkJsonValue, parseJsonSafely } from '../json-safe.ts';
 import type { DeleteOptions } from '../registry/registry.ts';
 import type { PatchType } from '../registry/patch.ts';
+import type { FieldValidation } from '../schema/decode.ts';
 
 /** Upstream's limit for a request body (3 MiB). */
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -116,6 +117,12 @@ export function dryRunParam(query: URLSearchParams): boolean {
 
 const FIELD_VALIDATION = new Set(['Ignore', 'Warn', 'Strict']);
 
+/** fieldValidation of a write; Warn when absent, as upstream defaults it. */
+export function fieldValidationParam(query: URLSearchParams): FieldValidation {
+  const fv = query.get('fieldValidation');
+  return fv === 'Strict' || fv === 'Ignore' ? fv : 'Warn';
+}
+
 /** fieldManager and fieldValidation are accepted and checked for form (kdp keeps no managedFields). */
 export function checkWriteParams(query: URLSearchParams): void {
   const fv = query.get('fieldValidation');
@@ -154,7 +161,14 @@ export function deleteOptions(body: unknown, query: URLSearchParams): DeleteOpti
     if (b.dryRun !== undefined && b.dryRun !== null) opts.dryRun = dryRunOf(b.dryRun);
   }
   const grace = query.get('gracePeriodSeconds');
-  if (grace !== null && grace !== '') opts.gracePeriodSeconds = checkGrace(Number(grace));
+  if (grace !== null && grace !== '') {
+    // Not an integer at all fails decoding (400); a negative one fails validation (422).
+    if (!/^-?\d{1,15}$/.test(grace))
+      throw badRequest(
+        `invalid value for query parameter gracePeriodSeconds: "${grace}" (expected an integer)`,
+      );
+    opts.gracePeriodSeconds = checkGrace(Number(grace));
+  }
   const prop = query.get('propagationPolicy');
   if (prop !== null && prop !== '') opts.propagationPolicy = checkPropagation(prop);
   else if (query.get('orphanDependents') === 'true') opts.propagationPolicy = 'Orphan';

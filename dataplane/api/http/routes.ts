@@ -5,6 +5,7 @@
  */
 import { ApiError } from '../errors.ts';
 import { type ResourceInfo, findResource, RESOURCES } from '../resources.ts';
+import { isGoTrue } from './query-params.ts';
 
 export type Route =
   | { kind: 'root' }
@@ -158,8 +159,7 @@ function checkSub(r: Extract<Route, { kind: 'resource' }>): Route {
 }
 
 export function isWatchRequest(query: URLSearchParams): boolean {
-  const w = query.get('watch');
-  return w === 'true' || w === '1';
+  return isGoTrue(query.get('watch'));
 }
 
 /** Upstream's verb names: get, list, watch, create, update, patch, delete, deletecollection. */

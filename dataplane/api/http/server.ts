@@ -400,6 +400,11 @@ function readBody(
   });
 }
 
+/** RFC 7234 warning, code 299 as upstream sends: `299 - "unknown field \"spec.foo\""`. */
+function warningHeader(text: string): string {
+  return `299 - ${JSON.stringify(text.replace(/[^\x20-\x7e]/g, '?'))}`;
+}
+
 function writeResult(res: ServerResponse, result: Exclude<ApiResult, { kind: 'watch' }>): void {
   if (res.headersSent || res.destroyed) return;
   const body = result.kind === 'text' ? result.body : JSON.stringify(result.body);
@@ -407,6 +412,9 @@ function writeResult(res: ServerResponse, result: Exclude<ApiResult, { kind: 'wa
     'Content-Type': result.kind === 'text' ? result.contentType : JSON_TYPE,
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-cache, private',
+    ...(result.kind === 'object' && result.warnings?.length
+      ? { Warning: result.warnings.map(warningHeader) }
+      : {}),
   });
   res.end(body);
 }

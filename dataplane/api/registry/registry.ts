@@ -21,6 +21,7 @@ import type { Store, StoreEvent } from '../store/store.ts';
 import type { KubeList, KubeObject, StatusCause, WatchEvent } from '../types.ts';
 import type { Allocators } from './allocators-interface.ts';
 import { deepEqual } from '../json-values.ts';
+import { decodeFields, type FieldValidation } from '../schema/decode.ts';
 import { validateObjectMeta } from './meta-validation.ts';
 import { applyPatch, type PatchType } from './patch.ts';
 import type { Strategy, StrategyContext } from './strategy.ts';
@@ -50,6 +51,13 @@ export interface WatchOptions {
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /**
+   * Decode the body on the kind's schema as upstream does (HTTP requests set it): wrong types are
+   * 400, unknown fields as this says. Unset for in-process callers that build objects in code.
+   */
+  fieldValidation?: FieldValidation;
+  /** Where Warn puts its `unknown field` warnings for the response. */
+  warnings?: string[];
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -182,7 +190,7 @@ export class Registry {
   // ---- writes ----
 
   create(info: ResourceInfo, namespace: string, body: unknown, opts: WriteOptions = {}): KubeObject {
-    const obj = this.checkBody(info, body);
+    const obj = this.decode(info, this.checkBody(info, body), opts);
     const ns = this.checkNamespace(info, namespace, obj);
     const meta = obj.metadata;
     if (meta.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
@@ -225,7 +233,7 @@ export class Registry {
     subresource?: Subresource,
     opts: WriteOptions = {},
   ): KubeObject {
-    const obj = this.checkBody(info, body);
+    const obj = this.decode(info, this.checkBody(info, body), opts);
     if (obj.metadata.name !== undefined && obj.metadata.name !== name) {
       throw badRequest(
         `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
@@ -262,7 +270,13 @@ export class Registry {
     if (!patched || typeof patched !== 'object' || !patched.metadata)
       throw badRequest('patch removed metadata');
     if (patched.metadata.name !== name) throw badRequest('the patch may not change metadata.name');
-    return this.applyUpdate(info, old, this.checkBody(info, patched), subresource, opts);
+    return this.applyUpdate(
+      info,
+      old,
+      this.decode(info, this.checkBody(info, patched), opts),
+      subresource,
+      opts,
+    );
   }
 
   private applyUpdate(
@@ -495,6 +509,12 @@ export class Registry {
     if (obj.metadata === null || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) {
       throw badRequest('metadata must be an object');
     }
+    return obj;
+  }
+
+  /** Applies the kind's schema when the caller asked for decoding (see WriteOptions). */
+  private decode(info: ResourceInfo, obj: KubeObject, opts: WriteOptions): KubeObject {
+    if (opts.fieldValidation) opts.warnings?.push(...decodeFields(info, obj, opts.fieldValidation));
     return obj;
   }
 

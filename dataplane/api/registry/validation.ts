@@ -25,6 +25,17 @@ export function dns1123Subdomain(s: string): string | undefined {
   return undefined;
 }
 
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Service names: they become DNS labels and environment variable names, so no leading digit. */
+export function dns1035Label(s: string): string | undefined {
+  if (s.length > 63) return 'must be no more than 63 characters';
+  if (!DNS1035_LABEL.test(s)) {
+    return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+  }
+  return undefined;
+}
+
 /** Label and annotation keys: optional DNS subdomain prefix and a qualified name. */
 export function labelKey(k: string): string | undefined {
   const slash = k.indexOf('/');
@@ -52,6 +63,12 @@ export function labelValue(v: string): string | undefined {
 /** A bare address: no prefix length and no zone (ip-address accepts both, upstream does not). */
 function bare(s: string): boolean {
   return !s.includes('/') && !s.includes('%');
+}
+
+/** Whether an address lies in a CIDR (both valid, same family). */
+export function cidrContains(net: string, ip: string): boolean {
+  if (isIPv4(ip)) return Address4.isValid(net) && new Address4(ip).isInSubnet(new Address4(net));
+  return isIPv6(ip) && Address6.isValid(net) && new Address6(ip).isInSubnet(new Address6(net));
 }
 
 /** Dotted quad without leading zeros (upstream rejects 010.0.0.1 as ambiguous). A regex, as
@@ -100,6 +117,9 @@ export function nonSpecialIP(s: string): string | undefined {
     if (a === 169 && b === 254) return 'may not be in the link-local range (169.254.0.0/16, fe80::/10)';
     if (a === 224 && b === 0 && c === 0)
       return 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)';
+    // Stricter than upstream: no proxy can forward to a group or broadcast address either.
+    if (a >= 224 && a <= 239) return 'may not be a multicast address (224.0.0.0/4, ff00::/8)';
+    if (s === '255.255.255.255') return 'may not be the broadcast address (255.255.255.255)';
     return undefined;
   }
   const a6 = new Address6(s);
@@ -109,6 +129,7 @@ export function nonSpecialIP(s: string): string | undefined {
   if (a6.isInSubnet(new Address6('ff02::/16'))) {
     return 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)';
   }
+  if (a6.isMulticast()) return 'may not be a multicast address (224.0.0.0/4, ff00::/8)';
   return undefined;
 }
 

@@ -31,6 +31,7 @@ interface Flags {
   tokenFile?: string;
   insecureAllowUnauthenticated?: boolean;
   serviceCidr: string;
+  denyServiceExternalIps?: boolean;
   nodePortRange: string;
   stateDir: string;
   logRequests?: boolean;
@@ -72,6 +73,7 @@ function optionsFrom(flags: Flags): ApiServerOptions {
     dataDir: flags.dataDir,
     stateDir: flags.stateDir,
     serviceCIDR: flags.serviceCidr,
+    denyServiceExternalIPs: flags.denyServiceExternalIps === true,
     nodePortRange: parsePortRange(flags.nodePortRange),
     onRequest: flags.logRequests
       ? (r) =>
@@ -116,6 +118,10 @@ export function apiserverCommand(hooks: ApiserverCommandHooks = {}): Command {
       'DANGEROUS: plain HTTP and no authentication, only on a loopback address, for throwaway machines',
     )
     .option('--service-cidr <cidr>', 'CIDR ClusterIPs are allocated from', DEFAULT_SERVICE_CIDR)
+    .option(
+      '--deny-service-external-ips',
+      'refuse every Service externalIP, as upstream DenyServiceExternalIPs (addresses in the service CIDR are always refused)',
+    )
     .option('--node-port-range <first-last>', 'range NodePorts are allocated from', '30000-32767')
     .option('--state-dir <dir>', 'where the kubeconfig and the socket are written', '.kdp')
     .option('--log-requests', 'log every request to stderr')

@@ -27,6 +27,7 @@ interface Flags {
   proxyMode?: string;
   overlay?: string;
   overlayEngine?: string;
+  denyServiceExternalIps?: boolean;
   json?: boolean;
 }
 
@@ -61,6 +62,7 @@ export function topologyFromFlags(flags: Flags): TopologyInput {
       overlay: flags.overlay,
     }),
     ...(flags.overlayEngine !== undefined ? { overlayEngine: flags.overlayEngine } : {}),
+    ...(flags.denyServiceExternalIps ? { denyServiceExternalIPs: true } : {}),
   };
   try {
     resolveTopology(input);
@@ -93,6 +95,10 @@ export function upCommand(): Command {
     .option(
       '--overlay-engine <engine>',
       "the udp backend's engine: batched (default), baseline or batched-no-offload",
+    )
+    .option(
+      '--deny-service-external-ips',
+      'the apiserver refuses every Service externalIP (upstream DenyServiceExternalIPs)',
     )
     .option('--json', 'print the result as JSON (no progress)')
     .addHelpText(

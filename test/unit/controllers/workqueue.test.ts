@@ -1,7 +1,9 @@
 // The controllers' work queue: coalescing, one handler per key at a time, backoff on failure reset
-// by success, and a shutdown that leaves no timers and no running handler behind.
+// by success, permanent failures dropped, and a shutdown that leaves no timers and no running handler behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ApiError } from '../../../dataplane/api/errors.ts';
+import { isRefusedAsInvalid } from '../../../dataplane/controllers/controller.ts';
 import { WorkQueue } from '../../../dataplane/controllers/workqueue.ts';
 import { waitFor } from './harness.ts';
 
@@ -79,4 +81,38 @@ test('shutdown waits for the running handler, cancels retries and takes nothing 
   assert.equal(finished, 2);
   assert.equal(running, 2, 'nothing ran after shutdown');
   assert.ok(q.idle, 'no timers left (the 60 s retry and the delayed add are gone)');
+});
+
+test('finding 5: a permanent failure (a poisoned object) is dropped once, not retried in a loop', async () => {
+  const calls: string[] = [];
+  const drops: string[] = [];
+  const retried: string[] = [];
+  const q = new WorkQueue(
+    async (key) => {
+      calls.push(key);
+      if (key === 'poisoned') throw new ApiError('Invalid', 'refused');
+      if (key === 'flaky' && calls.filter((k) => k === 'flaky').length === 1) throw new Error('transient');
+    },
+    {
+      baseDelayMs: 1,
+      isPermanent: isRefusedAsInvalid,
+      onDrop: (key) => drops.push(key),
+      onError: (key) => retried.push(key),
+    },
+  );
+  q.start();
+  q.add('poisoned');
+  q.add('flaky');
+  await waitFor(
+    'queue idle after the flaky retry',
+    () => q.idle && calls.filter((k) => k === 'flaky').length === 2,
+  );
+  assert.deepEqual(drops, ['poisoned']);
+  assert.deepEqual(retried, ['flaky']);
+  assert.equal(calls.filter((k) => k === 'poisoned').length, 1);
+  // A later change to the object queues it again, once.
+  q.add('poisoned');
+  await waitFor('second drop', () => drops.length === 2 && q.idle);
+  assert.equal(calls.filter((k) => k === 'poisoned').length, 2);
+  await q.shutDown();
 });

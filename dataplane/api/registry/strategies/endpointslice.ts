@@ -1,7 +1,8 @@
 /**
  * discovery.k8s.io/v1 EndpointSlices, what kube-proxy reads: address type, at most 1000
  * endpoints of 1 to 100 addresses each, valid for the type, ports with unique names. The
- * address type is fixed once created.
+ * address type is fixed once created. IP addresses may not be unspecified, loopback, link-local or
+ * multicast (upstream's ValidateEndpointIP): proxies would turn them into DNAT targets.
  */
 import type { EndpointSlice } from '../../types.ts';
 import { isObj } from '../../json-values.ts';
@@ -12,6 +13,7 @@ import {
   inRange,
   ipv4Address,
   ipv6Address,
+  nonSpecialIP,
   PROTOCOLS,
 } from '../validation.ts';
 import { FieldErrors, listOf, listOrReport } from './field-errors.ts';
@@ -22,8 +24,8 @@ const MAX_ADDRESSES = 100;
 const MAX_PORTS = 100;
 
 const ADDRESS_CHECK: Record<string, (a: unknown) => string | undefined> = {
-  IPv4: ipv4Address,
-  IPv6: ipv6Address,
+  IPv4: (a) => ipv4Address(a) ?? nonSpecialIP(a as string),
+  IPv6: (a) => ipv6Address(a) ?? nonSpecialIP(a as string),
   FQDN: (a) => (typeof a === 'string' ? dns1123Subdomain(a) : 'must be a string'),
 };
 

@@ -42,6 +42,10 @@ export class FieldErrors {
     this.add(field, 'FieldValueTooMany', `Too many: ${actual}: must have at most ${max} items`);
   }
 
+  tooLong(field: string, max: number): void {
+    this.add(field, 'FieldValueTooLong', `Too long: must have at most ${max} bytes`);
+  }
+
   /** Reports `err` (a validator's reason) as an invalid value when there is one. */
   check(field: string, value: unknown, err: string | undefined): void {
     if (err) this.invalid(field, value, err);
@@ -58,6 +62,15 @@ export class FieldErrors {
   /** An optional boolean field. */
   bool(field: string, value: unknown): void {
     if (value !== undefined && typeof value !== 'boolean') this.invalid(field, value, 'must be a boolean');
+  }
+
+  /** An optional list of strings (a container's command or args). */
+  stringList(field: string, value: unknown): void {
+    if (value === undefined || value === null) return;
+    if (!Array.isArray(value)) return this.invalid(field, value, 'must be a list of strings');
+    value.forEach((v, i) => {
+      if (typeof v !== 'string') this.invalid(`${field}[${i}]`, v, 'must be a string');
+    });
   }
 
   /** An optional integer field with a lower bound. */

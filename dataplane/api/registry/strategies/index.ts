@@ -8,14 +8,21 @@ import { namespaceStrategy } from './namespace.ts';
 import { nodeStrategy } from './node.ts';
 import { podStrategy } from './pod.ts';
 import { replicaSetStrategy } from './replicaset.ts';
-import { serviceStrategy } from './service.ts';
+import { createServiceStrategy } from './service.ts';
+import type { ExternalIPPolicy } from './service-external-ips.ts';
 
-export function createStrategies(): Record<string, Strategy> {
+export interface StrategyOptions {
+  /** Refuse every new Service externalIP (upstream's DenyServiceExternalIPs admission). */
+  denyServiceExternalIPs?: boolean;
+}
+
+export function createStrategies(opts: StrategyOptions = {}): Record<string, Strategy> {
+  const policy: ExternalIPPolicy = { deny: opts.denyServiceExternalIPs };
   return {
     namespaces: namespaceStrategy,
     nodes: nodeStrategy,
     pods: podStrategy,
-    services: serviceStrategy,
+    services: createServiceStrategy(policy),
     endpoints: endpointsStrategy,
     events: eventStrategy,
     'discovery.k8s.io/endpointslices': endpointSliceStrategy,

@@ -113,6 +113,8 @@ function validateContainer(
   }
   if (typeof c.image !== 'string' || c.image.trim() === '') errs.required(`${path}.image`);
   errs.oneOf(`${path}.imagePullPolicy`, c.imagePullPolicy, PULL_POLICIES);
+  errs.stringList(`${path}.command`, c.command);
+  errs.stringList(`${path}.args`, c.args);
   const portNames = new Set<string>();
   const portKeys = new Set<string>();
   listOrReport(errs, `${path}.ports`, c.ports).forEach((p, j) => {
@@ -144,6 +146,8 @@ function validateContainer(
   });
   listOrReport(errs, `${path}.env`, c.env).forEach((e, j) => {
     if (!isObj(e) || typeof e.name !== 'string' || e.name === '') errs.required(`${path}.env[${j}].name`);
+    else if (e.value !== undefined && typeof e.value !== 'string')
+      errs.invalid(`${path}.env[${j}].value`, e.value, 'must be a string');
   });
 }
 

@@ -6,6 +6,7 @@
 import type { Service, StatusCause } from '../../types.ts';
 import { isObj, type Json } from '../../json-values.ts';
 import {
+  cidr,
   dns1123Label,
   dns1123Subdomain,
   ipAddress,
@@ -39,6 +40,7 @@ export function validateService(svc: Service): StatusCause[] {
     const err = ipAddress(ip);
     errs.check(`spec.externalIPs[${i}]`, ip, err ?? nonSpecialIP(ip as string));
   });
+  validateSourceRanges(errs, spec);
   if (spec.type === 'ExternalName') validateExternalName(errs, spec);
   else validateClusterIPs(errs, spec);
   validateTrafficPolicies(errs, svc, spec);
@@ -100,6 +102,20 @@ function validatePorts(errs: FieldErrors, svc: Service, spec: Json): void {
       const npKey = `${String(p.nodePort)}/${String(p.protocol)}`;
       if (nodePortKeys.has(npKey)) errs.duplicate(`${path}.nodePort`, p.nodePort);
       nodePortKeys.add(npKey);
+    }
+  });
+}
+
+function validateSourceRanges(errs: FieldErrors, spec: Json): void {
+  const ranges = listOrReport(errs, 'spec.loadBalancerSourceRanges', spec.loadBalancerSourceRanges);
+  if (ranges.length && spec.type !== 'LoadBalancer') {
+    errs.forbidden('spec.loadBalancerSourceRanges', "may only be used when `type` is 'LoadBalancer'");
+  }
+  ranges.forEach((r, i) => {
+    const err = cidr(typeof r === 'string' ? r.trim() : r);
+    if (err) {
+      const detail = 'must be a list of IP ranges. For example, 10.240.0.0/24,10.250.0.0/24 ';
+      errs.invalid(`spec.loadBalancerSourceRanges[${i}]`, r, detail);
     }
   });
 }

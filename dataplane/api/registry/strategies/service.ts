@@ -21,86 +21,94 @@ import {
   needsNodePorts,
   specOf,
 } from './service-types.ts';
+import { admitExternalIPs, type ExternalIPPolicy, validateExternalIPRange } from './service-external-ips.ts';
 import { validateService, validateServiceUpdate } from './service-validation.ts';
 
 /** Upstream's default ClientIP affinity timeout: three hours. */
 const DEFAULT_AFFINITY_TIMEOUT = 10800;
 
-export const serviceStrategy: Strategy<Service> = {
-  statusFields: ['status'],
+export const serviceStrategy: Strategy<Service> = createServiceStrategy();
 
-  default(svc) {
-    if (svc.spec === undefined) svc.spec = {};
-    if (!isObj(svc.spec)) return;
-    const spec = svc.spec as Json;
-    spec.type ??= 'ClusterIP';
-    spec.sessionAffinity ??= 'None';
-    if (spec.sessionAffinity === 'ClientIP') {
-      if (!isObj(spec.sessionAffinityConfig)) spec.sessionAffinityConfig = {};
-      const config = spec.sessionAffinityConfig as Json;
-      if (!isObj(config.clientIP)) config.clientIP = {};
-      (config.clientIP as Json).timeoutSeconds ??= DEFAULT_AFFINITY_TIMEOUT;
-    }
-    for (const p of listOf(spec.ports)) {
-      if (!isObj(p)) continue;
-      p.protocol ??= 'TCP';
-      if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === '') p.targetPort = p.port;
-    }
-    if (needsClusterIP(svc)) {
-      const ips = spec.clusterIPs;
-      if (
-        typeof spec.clusterIP === 'string' &&
-        spec.clusterIP !== '' &&
-        (!Array.isArray(ips) || !ips.length)
-      ) {
-        spec.clusterIPs = [spec.clusterIP];
-      } else if (
-        Array.isArray(ips) &&
-        ips.length &&
-        (spec.clusterIP === undefined || spec.clusterIP === '')
-      ) {
-        spec.clusterIP = ips[0];
+/** The Service strategy under an externalIPs policy (admission runs before any allocation). */
+export function createServiceStrategy(policy: ExternalIPPolicy = {}): Strategy<Service> {
+  return {
+    statusFields: ['status'],
+
+    default(svc) {
+      if (svc.spec === undefined) svc.spec = {};
+      if (!isObj(svc.spec)) return;
+      const spec = svc.spec as Json;
+      spec.type ??= 'ClusterIP';
+      spec.sessionAffinity ??= 'None';
+      if (spec.sessionAffinity === 'ClientIP') {
+        if (!isObj(spec.sessionAffinityConfig)) spec.sessionAffinityConfig = {};
+        const config = spec.sessionAffinityConfig as Json;
+        if (!isObj(config.clientIP)) config.clientIP = {};
+        (config.clientIP as Json).timeoutSeconds ??= DEFAULT_AFFINITY_TIMEOUT;
       }
-      spec.ipFamilies ??= ['IPv4'];
-      spec.ipFamilyPolicy ??= 'SingleStack';
-      spec.internalTrafficPolicy ??= 'Cluster';
-    }
-    if (externallyAccessible(svc)) spec.externalTrafficPolicy ??= 'Cluster';
-    if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
-  },
+      for (const p of listOf(spec.ports)) {
+        if (!isObj(p)) continue;
+        p.protocol ??= 'TCP';
+        if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === '') p.targetPort = p.port;
+      }
+      if (needsClusterIP(svc)) {
+        const ips = spec.clusterIPs;
+        if (
+          typeof spec.clusterIP === 'string' &&
+          spec.clusterIP !== '' &&
+          (!Array.isArray(ips) || !ips.length)
+        ) {
+          spec.clusterIPs = [spec.clusterIP];
+        } else if (
+          Array.isArray(ips) &&
+          ips.length &&
+          (spec.clusterIP === undefined || spec.clusterIP === '')
+        ) {
+          spec.clusterIP = ips[0];
+        }
+        spec.ipFamilies ??= ['IPv4'];
+        spec.ipFamilyPolicy ??= 'SingleStack';
+        spec.internalTrafficPolicy ??= 'Cluster';
+      }
+      if (externallyAccessible(svc)) spec.externalTrafficPolicy ??= 'Cluster';
+      if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
+    },
 
-  prepareForCreate(svc, ctx) {
-    // Allocation runs before validation; a malformed Service allocates nothing and validate reports it.
-    if (validateService(svc).length) return;
-    allocateForCreate(svc, ctx.allocators);
-  },
+    prepareForCreate(svc, ctx) {
+      admitExternalIPs(policy, svc);
+      // Allocation runs before validation; a malformed Service allocates nothing and validate reports it.
+      if (validateService(svc).length) return;
+      allocateForCreate(svc, ctx.allocators);
+    },
 
-  rollbackCreate(svc, ctx) {
-    rollback(svc, ctx.allocators);
-  },
+    rollbackCreate(svc, ctx) {
+      rollback(svc, ctx.allocators);
+    },
 
-  prepareForUpdate(svc, old, ctx) {
-    carryOverAllocations(svc, old);
-    dropTypeDependentFields(svc, old);
-    if (validateService(svc).length || validateServiceUpdate(svc, old).length) return;
-    allocateForUpdate(svc, old, ctx.allocators);
-  },
+    prepareForUpdate(svc, old, ctx) {
+      admitExternalIPs(policy, svc, old);
+      carryOverAllocations(svc, old);
+      dropTypeDependentFields(svc, old);
+      if (validateService(svc).length || validateServiceUpdate(svc, old).length) return;
+      allocateForUpdate(svc, old, ctx.allocators);
+    },
 
-  rollbackUpdate(svc, _old, ctx) {
-    rollback(svc, ctx.allocators);
-  },
+    rollbackUpdate(svc, _old, ctx) {
+      rollback(svc, ctx.allocators);
+    },
 
-  afterUpdate(svc, old, ctx) {
-    releaseDropped(svc, old, ctx.allocators);
-  },
+    afterUpdate(svc, old, ctx) {
+      releaseDropped(svc, old, ctx.allocators);
+    },
 
-  afterDelete(svc, ctx) {
-    releaseAll(svc, ctx.allocators);
-  },
+    afterDelete(svc, ctx) {
+      releaseAll(svc, ctx.allocators);
+    },
 
-  validate: validateService,
-  validateUpdate: validateServiceUpdate,
-};
+    validate: (svc, ctx) => [...validateService(svc), ...validateExternalIPRange(svc, ctx)],
+    validateUpdate: validateServiceUpdate,
+  };
+}
 
 /**
  * A client that PUTs a manifest without the allocated values (kubectl replace, an apply that
