@@ -12,31 +12,16 @@ import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { processTitle } from '../../../dataplane/cluster/cleanup-processes.ts';
 import type { StatusView } from '../../../dataplane/cli/commands/status.ts';
-import { assertNothingLeft, kdp, leftovers, uniqueCluster, withRootUnchanged } from './helpers.ts';
+import {
+  WEB_MANIFEST,
+  assertNothingLeft,
+  kdp,
+  leftovers,
+  uniqueCluster,
+  withRootUnchanged,
+} from './helpers.ts';
 
 const run = promisify(execFile);
-
-const MANIFEST = `
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web-a
-  labels: {app: web}
-spec:
-  nodeName: node-2
-  containers:
-  - name: http
-    image: kdp/http
-    ports: [{containerPort: 8080}]
-`;
 
 test('kdp up, status, kubeconfig, apply, get, exec, delete, down', async (t) => {
   const cluster = uniqueCluster();
@@ -64,10 +49,10 @@ test('kdp up, status, kubeconfig, apply, get, exec, delete, down', async (t) => 
       const kubectl = await run('kubectl', ['--kubeconfig', kc.stdout.trim(), 'get', 'pods', '-o', 'name']);
       assert.deepEqual(kubectl.stdout.trim().split('\n'), ['pod/pod-1-1', 'pod/pod-2-1']);
 
-      const apply = await kdp(['apply', '--name', cluster, '-f', '-'], { input: MANIFEST });
+      const apply = await kdp(['apply', '--name', cluster, '-f', '-'], { input: WEB_MANIFEST });
       assert.equal(apply.code, 0, apply.stderr);
       assert.deepEqual(apply.stdout.trim().split('\n'), ['service/web created', 'pod/web-a created']);
-      const again = await kdp(['apply', '--name', cluster, '-f', '-'], { input: MANIFEST });
+      const again = await kdp(['apply', '--name', cluster, '-f', '-'], { input: WEB_MANIFEST });
       assert.deepEqual(again.stdout.trim().split('\n'), ['service/web unchanged', 'pod/web-a unchanged']);
 
       const get = await kdp(['get', '--name', cluster, 'pods', 'web-a', '-o', 'json']);

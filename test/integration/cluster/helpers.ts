@@ -115,3 +115,26 @@ export async function httpFrom(cluster: Cluster, from: string, ip: string, port 
   assert.equal(r.code, 0, `GET ${ip}:${port} from ${from} failed: ${r.stderr}`);
   return r.stdout;
 }
+
+/** A Service `web` (port 80 -> 8080) and one kdp/http Pod behind it on node-2, for `kdp apply -f -`. */
+export const WEB_MANIFEST = `
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-a
+  labels: {app: web}
+spec:
+  nodeName: node-2
+  containers:
+  - name: http
+    image: kdp/http
+    ports: [{containerPort: 8080}]
+`;

@@ -12,31 +12,9 @@ import { test } from 'node:test';
 import { processTitle } from '../../../dataplane/cluster/cleanup-processes.ts';
 import { podNamespace } from '../../../dataplane/cluster/topology-names.ts';
 import { errorsOf, inNamespace, requests, until } from '../proxy/helpers.ts';
-import { assertNothingLeft, kdp, uniqueCluster, withRootUnchanged } from './helpers.ts';
+import { WEB_MANIFEST, assertNothingLeft, kdp, uniqueCluster, withRootUnchanged } from './helpers.ts';
 
 const N = 200;
-
-const MANIFEST = `
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web-a
-  labels: {app: web}
-spec:
-  nodeName: node-2
-  containers:
-  - name: http
-    image: kdp/http
-    ports: [{containerPort: 8080}]
-`;
 
 function titled(cluster: string, role: string): number[] {
   return readdirSync('/proc')
@@ -50,7 +28,7 @@ test('supervisor kill -9: agents exit, the data plane keeps forwarding, kdp down
   await withRootUnchanged(t, cluster, async () => {
     const up = await kdp(['up', '--name', cluster, '--nodes', '2', '--pods-per-node', '1']);
     assert.equal(up.code, 0, up.stderr);
-    const apply = await kdp(['apply', '--name', cluster, '-f', '-'], { input: MANIFEST });
+    const apply = await kdp(['apply', '--name', cluster, '-f', '-'], { input: WEB_MANIFEST });
     assert.equal(apply.code, 0, apply.stderr);
     const svc = JSON.parse((await kdp(['get', '--name', cluster, 'svc', 'web', '-o', 'json'])).stdout) as {
       spec: { clusterIP: string };
