@@ -1,7 +1,6 @@
 /**
  * The framework's half of self-healing (see base-proxier.ts): runs a mode's kernel-state check
- * on a timer between syncs and on demand before a partial sync, times it, and counts the damage
- * that forced a full sync in kdp_proxy_kernel_state_repairs_total. The timer waits `periodMs`, or 10x the
+ * on a timer between syncs, times it, and counts the damage that forced a full sync in kdp_proxy_kernel_state_repairs_total. The timer waits `periodMs`, or 10x the
  * last check's duration when that is longer, so checking never takes more than a tenth of the
  * time however large the mode's tables grow.
  */
@@ -61,11 +60,10 @@ export class KernelCheck {
   }
 
   /** Damage that forces a full sync: counted and logged. */
-  note(damage: string, foundBy: 'sync' | 'timer'): void {
-    this.o.metrics.kernelStateRepairs.inc({ found_by: foundBy });
+  note(damage: string): void {
+    this.o.metrics.kernelStateRepairs.inc();
     this.o.log('warn', `${this.o.mode} proxier: kernel state damaged from outside; full sync`, {
       damage,
-      foundBy,
     });
   }
 }

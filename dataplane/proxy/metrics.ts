@@ -63,8 +63,8 @@ export class ProxyMetrics {
   /** kdp: service ports and endpoints the last successful sync programmed from. */
   readonly servicePorts: Gauge;
   readonly endpoints: Gauge;
-  /** kdp: full syncs forced because the mode found its hooks or top-level objects gone, by found_by sync / timer. */
-  readonly kernelStateRepairs: Counter<'found_by'>;
+  /** kdp: full syncs forced because the periodic check found the mode's hooks or top-level objects gone. */
+  readonly kernelStateRepairs: Counter;
   /** kdp: time one check of the mode's kernel state took. */
   readonly kernelCheckDuration: Histogram;
   readonly iptables?: IptablesMetrics;
@@ -134,8 +134,7 @@ export class ProxyMetrics {
     );
     this.kernelStateRepairs = new Counter({
       name: 'kdp_proxy_kernel_state_repairs_total',
-      help: 'Full syncs forced because the proxy mode found its kernel state damaged from outside (hooks or top-level chains gone), by what found it: the check before a partial sync, or the periodic check.',
-      labelNames: ['found_by'],
+      help: 'Full syncs forced because the proxy mode found its kernel state damaged from outside (hooks or top-level chains gone), found by the periodic check.',
       registers,
     });
     this.kernelCheckDuration = histogram(

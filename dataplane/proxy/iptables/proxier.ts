@@ -9,8 +9,8 @@
  * - a partial sync writes, with --noflush, only the chains of service ports whose rules changed,
  *   and a dispatch chain only when a service port's lines in it changed (partial-sync.ts);
  * - after a successful write, stale UDP/SCTP conntrack entries are deleted (conntrack-cleanup.ts);
- * - between syncs and before each partial one, the framework asks checkKernelState whether the
- *   hook jumps and fixed rules are still there (canary.ts); when not, the sync is full.
+ * - between syncs, every second, the framework asks checkKernelState whether the hook jumps and
+ *   fixed rules are still there (canary.ts); when not, the next sync is full.
  * What was written is kept in ProgrammedRules, so a partial sync needs no iptables-save. Rules and
  * their shapes are upstream's; README.md says where kdp differs and why.
  */

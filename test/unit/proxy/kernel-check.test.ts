@@ -49,24 +49,21 @@ test('damage found by the periodic check forces a full sync within one period', 
   assert.equal(p.last!.full, true);
   const repairs = (await p.metrics.kernelStateRepairs.get()).values;
   assert.deepEqual(
-    repairs.map((v) => [v.labels.found_by, v.value]),
-    [['timer', 1]],
+    repairs.map((v) => v.value),
+    [1],
   );
   await p.stop();
 });
 
-test('a partial sync checks first and becomes full when the mode reports damage', async () => {
+test('a partial sync does not check: it costs what it did, the timer finds the damage', async () => {
   const clock = new FakeClock();
   const p = new CheckedProxier({ nodeName: 'n', clock, minSyncPeriodMs: 0, kernelCheckPeriodMs: Infinity });
   await started(p, (ms) => clock.advance(ms));
-  p.sync();
-  await clock.advance(0);
-  assert.equal(p.last!.full, false, 'intact: partial');
   p.damage = 'gone';
   p.sync();
   await clock.advance(0);
-  assert.equal(p.last!.full, true);
-  assert.equal(p.checks, 2, 'one check per partial sync, none on a timer');
+  assert.equal(p.last!.full, false, 'still partial');
+  assert.equal(p.checks, 0, 'no check outside the timer');
   await p.stop();
 });
 
