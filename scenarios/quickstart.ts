@@ -22,12 +22,13 @@ if (!Number.isInteger(requests) || requests < 1 || requests > 1000) {
 const name = flag('--name') ?? 'quickstart';
 
 // The client runs inside the client pod's network namespace: node, no curl needed. The node's
-// proxy programs a new Service within its min sync period (1 s), so the client first waits until
-// the ClusterIP answers (bounded), then makes one new connection per request and prints one JSON
-// line for each.
+// proxy programs a change within its min sync period (1 s), and pods become ready one by one, so
+// the client first waits (bounded) until every ready pod has answered through the ClusterIP once:
+// then node-1's rules hold all of them. It then makes one new connection per request and prints
+// one JSON line for each.
 const CLIENT = `
 const http = require('node:http');
-const [ip, port, count] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const [ip, port, count, pods] = process.argv.slice(1).map((a, i) => (i ? Number(a) : a));
 const call = (timeout) => new Promise((resolve) => {
   const req = http.get({ host: ip, port, path: '/', timeout, agent: false }, (res) => {
     let body = '';
@@ -39,12 +40,14 @@ const call = (timeout) => new Promise((resolve) => {
 });
 (async () => {
   const started = Date.now();
-  let first;
-  do first = await call(300);
-  while (first.error && Date.now() - started < 10000 && (await new Promise((r) => setTimeout(r, 50)), true));
-  console.log(JSON.stringify({ waitedMs: Date.now() - started }));
-  console.log(JSON.stringify(first));
-  for (let i = 1; i < count; i++) console.log(JSON.stringify(await call(2000)));
+  const seen = new Set();
+  while (seen.size < pods && Date.now() - started < 10000) {
+    const r = await call(300);
+    if (r.error) await new Promise((done) => setTimeout(done, 50));
+    else seen.add(r.body);
+  }
+  console.log(JSON.stringify({ waitedMs: Date.now() - started, reached: seen.size }));
+  for (let i = 0; i < count; i++) console.log(JSON.stringify(await call(2000)));
 })();
 `;
 
@@ -96,11 +99,13 @@ const { stdout, stderr, code } = await cluster.exec('client', [
   clusterIP,
   '80',
   String(requests),
+  String(endpoints.length),
 ]);
 if (code !== 0) throw new Error(`the client failed (status ${code}): ${stderr}`);
 const [wait, ...lines] = stdout.trim().split('\n');
+const ready = JSON.parse(wait) as { waitedMs: number; reached: number };
 console.log(
-  `[${seconds()}s] the ClusterIP answered after ${JSON.parse(wait).waitedMs} ms (the nodes' proxies programmed it)`,
+  `[${seconds()}s] the ClusterIP reached ${ready.reached} of ${endpoints.length} pods within ${ready.waitedMs} ms (node-1's proxy programmed them)`,
 );
 let failed = 0;
 const count = new Map<string, number>();
