@@ -118,6 +118,8 @@ export interface Container {
   env?: { name: string; value?: string }[];
   ports?: ContainerPort[];
   securityContext?: SecurityContext;
+  /** Only a tcpSocket probe is run (readiness = the port listens); other handlers are ignored. */
+  readinessProbe?: { tcpSocket?: { port: number | string; host?: string }; [extra: string]: unknown };
   [extra: string]: unknown;
 }
 

@@ -54,6 +54,8 @@ export interface PodOptions {
   ports?: number[];
   labels?: Record<string, string>;
   env?: Record<string, string>;
+  /** A TCP port whose listening makes the pod Ready (a tcpSocket readinessProbe), for host programs. */
+  readyPort?: number;
   terminationGracePeriodSeconds?: number;
 }
 
@@ -74,6 +76,9 @@ export function podObject(name: string, options: PodOptions = {}): Pod {
       ? { env: Object.entries(options.env).map(([envName, value]) => ({ name: envName, value })) }
       : {}),
     ...(ports.length ? { ports: ports.map((p) => ({ containerPort: p, protocol: 'TCP' as const })) } : {}),
+    ...(options.readyPort !== undefined
+      ? { readinessProbe: { tcpSocket: { port: options.readyPort } } }
+      : {}),
   };
   return {
     apiVersion: 'v1',

@@ -12,7 +12,8 @@
  *   kdp/sockperf  sockperf server (default UDP 11111; a TCP container port selects --tcp)
  *
  * A launch also says which ports must be open before the container counts as ready: a built-in's
- * own ports; none for a host program, which is ready once started.
+ * own ports; for a host program the port of its tcpSocket readinessProbe, else none (ready once
+ * started).
  */
 import type { Container, Protocol } from '../../api/types.ts';
 import { KdpError } from '../../errors.ts';
@@ -106,13 +107,32 @@ const BUILTINS: Record<string, Builtin | null> = {
   },
 };
 
+/**
+ * A host program is ready once started, unless a tcpSocket readinessProbe names its port (a
+ * number, or a container port's name): then, as a kubelet would find, once that port listens.
+ */
+function probedPorts(c: Container): PortSpec[] {
+  const port = c.readinessProbe?.tcpSocket?.port;
+  if (port === undefined) return [];
+  const number = typeof port === 'number' ? port : c.ports?.find((p) => p.name === port)?.containerPort;
+  if (number === undefined) {
+    throw new KdpError(IMAGE_ERROR, `readinessProbe.tcpSocket.port "${port}" names no port of the container`);
+  }
+  return [{ protocol: 'TCP', port: number }];
+}
+
 /** How to run a container; throws IMAGE_ERROR when kdp cannot run it. */
 export function launchFor(c: Container, ctx: LaunchContext): Launch {
   const name = imageName(c.image);
   const builtin = BUILTINS[name];
   const command = c.command?.length ? c.command : undefined;
   if (command) {
-    return { kind: 'process', argv: [...command, ...(c.args ?? [])], readyPorts: [], builtin: false };
+    return {
+      kind: 'process',
+      argv: [...command, ...(c.args ?? [])],
+      readyPorts: probedPorts(c),
+      builtin: false,
+    };
   }
   if (builtin === null) {
     if (c.args?.length) {

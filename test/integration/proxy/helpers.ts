@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Deployment, Pod, Service, ServiceSpec } from '../../../dataplane/api/types.ts';
+import type { Container, Deployment, Pod, Service, ServiceSpec } from '../../../dataplane/api/types.ts';
 import type { ApiClient } from '../../../dataplane/client/interface.ts';
 import { type Cluster, type PodExecResult, runIn } from '../../../dataplane/cluster/cluster.ts';
 import { netnsPath } from '../../../dataplane/kernel/names.ts';
@@ -41,6 +41,12 @@ export function backendCommand(o: Pick<BackendOptions, 'http' | 'udp' | 'drainMs
   ];
 }
 
+/** Ready once its first HTTP port listens (a host program is otherwise Ready when started). */
+function readiness(o: Pick<BackendOptions, 'http'>): Pick<Container, 'readinessProbe'> {
+  const port = (o.http ?? [8080])[0];
+  return port === undefined ? {} : { readinessProbe: { tcpSocket: { port } } };
+}
+
 /** A Deployment of backends labelled app=<name>, draining `drainMs` after SIGTERM. */
 export function createBackendDeployment(
   client: ApiClient,
@@ -59,7 +65,9 @@ export function createBackendDeployment(
         metadata: { labels: { app: name } },
         spec: {
           terminationGracePeriodSeconds: Math.ceil((o.drainMs ?? 0) / 1000) + 5,
-          containers: [{ name: 'backend', image: 'kdp-test/backend', command: backendCommand(o) }],
+          containers: [
+            { name: 'backend', image: 'kdp-test/backend', command: backendCommand(o), ...readiness(o) },
+          ],
         },
       },
     },
@@ -78,6 +86,7 @@ export async function addBackends(
         labels: s.labels,
         image: 'kdp-test/backend',
         command: backendCommand(s),
+        readyPort: (s.http ?? [8080])[0],
         terminationGracePeriodSeconds: Math.ceil((s.drainMs ?? 0) / 1000) + 5,
         timeoutMs: 60_000,
       }),

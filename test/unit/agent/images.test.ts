@@ -69,6 +69,24 @@ test('args replace the default args; command replaces the entrypoint and makes a
   });
 });
 
+test('a host program with a tcpSocket readinessProbe is ready when that port listens', () => {
+  const probed = (port: number | string) =>
+    launchFor(
+      {
+        name: 'c',
+        image: 'busybox',
+        command: ['srv'],
+        ports: [{ name: 'web', containerPort: 8081 }],
+        readinessProbe: { tcpSocket: { port } },
+      },
+      ctx,
+    );
+  const ready = (l: ReturnType<typeof launchFor>) => (l.kind === 'process' ? l.readyPorts : undefined);
+  assert.deepEqual(ready(probed(9000)), [{ protocol: 'TCP', port: 9000 }]);
+  assert.deepEqual(ready(probed('web')), [{ protocol: 'TCP', port: 8081 }]);
+  assert.throws(() => probed('nope'), { code: IMAGE_ERROR, message: /names no port/ });
+});
+
 test('an image kdp cannot run is a typed error that says what to do', () => {
   assert.throws(
     () => launchFor({ name: 'c', image: 'nginx:1.27' }, ctx),
