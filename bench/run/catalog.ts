@@ -5,7 +5,7 @@
  * variants ("udp:baseline": the udp backend with flannel's one-packet-per-poll engine), the data
  * paths, and the data and control workloads.
  */
-import { overlayBackendNames } from '../../dataplane/overlay/backend.ts';
+import { overlayBackendNames } from '../../dataplane/overlay/backends/registry.ts';
 import { OVERLAY_ENGINES } from '../../dataplane/overlay/options.ts';
 import { proxyModeNames } from '../../dataplane/proxy/modes.ts';
 import { dataWorkloadNames } from '../workloads/data/index.ts';

@@ -17,7 +17,7 @@ import { describeError, KdpError } from '../errors.ts';
 import { isNetworkCidr } from '../kernel/cidr.ts';
 import { createIproute2Kernel } from '../kernel/iproute2/kernel.ts';
 import type { IptablesBackend } from '../kernel/iptables/types.ts';
-import { overlayBackendNames } from '../overlay/backend.ts';
+import { overlayBackendNames } from '../overlay/backends/registry.ts';
 import { overlayEngineProblem, overlayOptions } from '../overlay/options.ts';
 import { DEFAULT_METRICS_ADDRESS, parseBindAddress } from '../proxy/metrics-server.ts';
 import { cleanupProxyModes, IPTABLES_BACKENDS, proxyModeNames } from '../proxy/modes.ts';

@@ -7,10 +7,6 @@
  * agent that restarts must not interrupt traffic, so close() leaves routes and devices in place.
  */
 import type { Kernel } from '../kernel/interfaces.ts';
-import { KdpError } from '../errors.ts';
-import { createHostGwBackend } from './backends/host-gw/host-gw.ts';
-import { createVxlanBackend } from './backends/vxlan/vxlan.ts';
-import { createUdpBackend, createUdpTsBackend } from './backends/udp/udp.ts';
 
 /**
  * The Node annotation where each node's agent publishes its uplink's MAC, as flanneld publishes
@@ -78,34 +74,5 @@ export interface OverlayBackend {
   counters?(): Record<string, number>;
 }
 
+/** How a backend is made; backends/registry.ts lists them by name. */
 export type OverlayBackendFactory = (ctx: OverlayContext) => OverlayBackend;
-
-const BACKENDS = new Map<string, OverlayBackendFactory>([
-  ['host-gw', createHostGwBackend],
-  ['vxlan', createVxlanBackend],
-  ['udp', (ctx) => createUdpBackend(ctx)],
-  ['udp-ts', (ctx) => createUdpTsBackend(ctx)],
-]);
-
-/** Names of the backends this build has, for help texts and errors. */
-export function overlayBackendNames(): string[] {
-  return [...BACKENDS.keys()].sort();
-}
-
-/** Adds a backend under a name (issue 6 registers udp and vxlan here; tests register fakes). */
-export function registerOverlayBackend(name: string, factory: OverlayBackendFactory): void {
-  if (BACKENDS.has(name))
-    throw new KdpError('KDP_ERR_OVERLAY_DUPLICATE', `an overlay backend named "${name}" already exists`);
-  BACKENDS.set(name, factory);
-}
-
-export function createOverlayBackend(name: string, ctx: OverlayContext): OverlayBackend {
-  const factory = BACKENDS.get(name);
-  if (!factory) {
-    throw new KdpError(
-      'KDP_ERR_OVERLAY_UNKNOWN',
-      `no overlay backend "${name}": this build has ${overlayBackendNames().join(', ')}`,
-    );
-  }
-  return factory(ctx);
-}

@@ -8,7 +8,7 @@
  */
 import { KERNEL_ERR, kernelError } from '../errors.ts';
 import type { FdbInfo, FdbSpec, NetOp } from '../types.ts';
-import type { FakeLink, FakeNamespace } from './fake-state.ts';
+import type { FakeLink, FakeNamespace } from './fake-namespace.ts';
 
 /** The link a vxlan.add makes over `under`, or the kernel's refusal. */
 export function vxlanLink(

@@ -11,7 +11,8 @@ import { isKdpError } from '../../../dataplane/errors.ts';
 import { KERNEL_ERR } from '../../../dataplane/kernel/errors.ts';
 import type { Kernel } from '../../../dataplane/kernel/interfaces.ts';
 import { NetworkPlan } from '../../../dataplane/kernel/plan.ts';
-import { createOverlayBackend, type OverlayNode } from '../../../dataplane/overlay/backend.ts';
+import type { OverlayNode } from '../../../dataplane/overlay/backend.ts';
+import { createOverlayBackend } from '../../../dataplane/overlay/backends/registry.ts';
 import { withIsolatedKernel } from './isolated.ts';
 
 /** Two namespaces whose eth0s are the two ends of one veth, on 198.18.0.0/16. */

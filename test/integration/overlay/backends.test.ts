@@ -20,7 +20,7 @@ import { Cluster } from '../../../dataplane/cluster/cluster.ts';
 import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
 import type { OverlayBackend } from '../../../dataplane/cluster/topology.ts';
 import { createIproute2Kernel } from '../../../dataplane/kernel/iproute2/kernel.ts';
-import { overlayBackendNames } from '../../../dataplane/overlay/backend.ts';
+import { overlayBackendNames } from '../../../dataplane/overlay/backends/registry.ts';
 import { flannelBackendType, LEASE_ANNOTATIONS } from '../../../dataplane/overlay/leases.ts';
 import { uniqueCluster, withRootUnchanged } from '../cluster/helpers.ts';
 

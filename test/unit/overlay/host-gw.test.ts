@@ -11,7 +11,7 @@ import {
   createOverlayBackend,
   overlayBackendNames,
   registerOverlayBackend,
-} from '../../../dataplane/overlay/backend.ts';
+} from '../../../dataplane/overlay/backends/registry.ts';
 import {
   desiredRoutes,
   ownedRoutes,

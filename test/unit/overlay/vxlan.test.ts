@@ -8,7 +8,8 @@ import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
 import { isKdpError } from '../../../dataplane/errors.ts';
 import { exampleLayout } from '../../../dataplane/kernel/testing/example-layout.ts';
 import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
-import { createOverlayBackend, type OverlayNode } from '../../../dataplane/overlay/backend.ts';
+import type { OverlayNode } from '../../../dataplane/overlay/backend.ts';
+import { createOverlayBackend } from '../../../dataplane/overlay/backends/registry.ts';
 import { desiredPeers } from '../../../dataplane/overlay/backends/vxlan/entries.ts';
 
 const local: OverlayNode = { name: 'node-1', podCidr: '10.244.0.0/24', underlayIp: '198.18.0.1' };

@@ -10,11 +10,11 @@ import { isKdpError } from '../../../../dataplane/errors.ts';
 import { exampleLayout } from '../../../../dataplane/kernel/testing/example-layout.ts';
 import { FakeKernel } from '../../../../dataplane/kernel/testing/fake-kernel.ts';
 import type { FakeLink } from '../../../../dataplane/kernel/testing/fake-state.ts';
+import type { OverlayContext } from '../../../../dataplane/overlay/backend.ts';
 import {
   createOverlayBackend,
   overlayBackendNames,
-  type OverlayContext,
-} from '../../../../dataplane/overlay/backend.ts';
+} from '../../../../dataplane/overlay/backends/registry.ts';
 import {
   DROP_REASONS,
   type EngineOptions,
