@@ -4,7 +4,7 @@
 // mode removes what a proxier left, by name.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isKdpError } from '../../../dataplane/errors.ts';
+import { isKdpError, type ErrorCode } from '../../../dataplane/errors.ts';
 import { FakeConntrack } from '../../../dataplane/kernel/testing/fake-conntrack.ts';
 import { FakeIptables } from '../../../dataplane/kernel/testing/fake-iptables.ts';
 import { cleanupIptables } from '../../../dataplane/proxy/iptables/cleanup.ts';
@@ -30,7 +30,7 @@ const host = (programs: string[], files: string[] = []): HostProbe => ({
 const ALL_TOOLS = ['nsenter', 'iptables-nft-restore', 'iptables-nft-save', 'conntrack'];
 const BR_NETFILTER = '/proc/sys/net/bridge/bridge-nf-call-iptables';
 
-function refusal(fn: () => unknown, code = PROXY_MODE_UNAVAILABLE): string {
+function refusal(fn: () => unknown, code: ErrorCode = PROXY_MODE_UNAVAILABLE): string {
   try {
     fn();
   } catch (e) {
