@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { ClusterFeed, ep, slice, svc, thisNode } from '../dataplane/proxy/compliance/index.ts';
 import { canaryRules } from '../dataplane/proxy/iptables/canary.ts';
-import { createIptablesProxier } from '../dataplane/proxy/iptables/proxier.ts';
+import { createIptablesProxier } from '../dataplane/proxy/iptables/iptables-proxier.ts';
 import { createIptables } from '../dataplane/kernel/iptables/iptables.ts';
 
 const { values } = parseArgs({

@@ -12,7 +12,7 @@ import { describeError } from '../errors.ts';
 import { serveProxyMetrics, type MetricsServer } from '../proxy/metrics-server.ts';
 import type { ProxierContext } from '../proxy/mode-spec.ts';
 import { createProxier, resolveModeFlags } from '../proxy/modes.ts';
-import type { Proxier } from '../proxy/proxier.ts';
+import type { Proxier } from '../proxy/proxier-contract.ts';
 import { runProxier, type RunningProxier } from '../proxy/wire.ts';
 import type { Log } from './log.ts';
 

@@ -22,7 +22,7 @@ import type { EndpointSlice, Node, Service } from '../api/types.ts';
 import { KdpError } from '../errors.ts';
 import { EndpointsTracker } from './endpoints-tracker.ts';
 import { KernelCheck } from './kernel-check.ts';
-import { ProxyMetrics } from './metrics.ts';
+import { ProxyMetrics } from './proxy-metrics.ts';
 import {
   type EndpointInfo,
   ipFamilyOf,
@@ -30,9 +30,9 @@ import {
   type MakeEndpoint,
   type MakeServicePort,
   type ServicePortInfo,
-} from './model.ts';
-import type { NodeInfo, Proxier, SyncReport, SyncState } from './proxier.ts';
-import { BoundedFrequencyRunner, type Clock, systemClock } from './runner.ts';
+} from './service-model.ts';
+import type { NodeInfo, Proxier, SyncReport, SyncState } from './proxier-contract.ts';
+import { BoundedFrequencyRunner, type Clock, systemClock } from './sync-runner.ts';
 import { ServiceTracker } from './service-tracker.ts';
 
 export interface BaseProxierOptions<S extends ServicePortInfo, E extends EndpointInfo> {

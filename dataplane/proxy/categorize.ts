@@ -15,7 +15,7 @@
  * Topology-aware routing (zone and node hints, trafficDistribution) is out of scope: kdp's
  * EndpointSlices carry no hints, so every ready endpoint is a cluster endpoint.
  */
-import type { EndpointInfo, ServicePortInfo } from './model.ts';
+import type { EndpointInfo, ServicePortInfo } from './service-model.ts';
 
 export interface CategorizedEndpoints<E extends EndpointInfo> {
   /** Empty when the service port never uses the Cluster policy. */

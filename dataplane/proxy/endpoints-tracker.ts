@@ -20,7 +20,7 @@ import {
   type MakeEndpoint,
   sameEndpoint,
   sliceServiceKey,
-} from './model.ts';
+} from './service-model.ts';
 
 export interface ServicePortEndpoint<E extends EndpointInfo> {
   /** The service port key (`ns/name:port/PROTOCOL`). */

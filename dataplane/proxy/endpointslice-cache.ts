@@ -16,7 +16,7 @@ import {
   type MakeEndpoint,
   sameEndpoint,
   servicePortKey,
-} from './model.ts';
+} from './service-model.ts';
 
 interface SlicePort {
   name: string;

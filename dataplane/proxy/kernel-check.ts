@@ -5,8 +5,8 @@
  * time however large the mode's tables grow.
  */
 import type { Log } from '../agent/log.ts';
-import type { ProxyMetrics } from './metrics.ts';
-import type { Clock } from './runner.ts';
+import type { ProxyMetrics } from './proxy-metrics.ts';
+import type { Clock } from './sync-runner.ts';
 
 export interface KernelCheckOptions {
   mode: string;

@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KdpError } from '../errors.ts';
-import type { Proxier } from './proxier.ts';
+import type { Proxier } from './proxier-contract.ts';
 
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:10249';
 

@@ -10,7 +10,7 @@
 import type { Log } from '../agent/log.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import type { ModeUnderTest } from './compliance/types.ts';
-import type { Proxier } from './proxier.ts';
+import type { Proxier } from './proxier-contract.ts';
 
 /** What the availability checks look at; tests give their own. */
 export interface HostProbe {

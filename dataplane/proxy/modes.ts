@@ -17,7 +17,7 @@ import type {
   RegisteredProxyMode,
 } from './mode-spec.ts';
 import { noneMode } from './none/mode.ts';
-import type { Proxier } from './proxier.ts';
+import type { Proxier } from './proxier-contract.ts';
 
 export type { HostProbe } from './mode-spec.ts';
 

@@ -18,7 +18,7 @@ import {
   servicePortsOf,
   type ServicePortInfo,
   type ServicePortMap,
-} from './model.ts';
+} from './service-model.ts';
 
 export interface StaleClusterIP {
   clusterIP: string;

@@ -12,7 +12,7 @@ import { InformerFactory } from '../client/informer-factory.ts';
 import type { InformerTuning } from '../client/informer.ts';
 import type { ApiClient } from '../client/interface.ts';
 import { KdpError } from '../errors.ts';
-import type { Proxier } from './proxier.ts';
+import type { Proxier } from './proxier-contract.ts';
 
 /** Objects with this label are served by another proxy (upstream's LabelServiceProxyName). */
 export const LABEL_SERVICE_PROXY_NAME = 'service.kubernetes.io/service-proxy-name';

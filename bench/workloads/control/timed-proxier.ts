@@ -6,9 +6,12 @@
 import { KdpError } from '../../../dataplane/errors.ts';
 import type { Iptables } from '../../../dataplane/kernel/iptables/interface.ts';
 import type { RestoreOptions } from '../../../dataplane/kernel/iptables/types.ts';
-import { IptablesProxier } from '../../../dataplane/proxy/iptables/proxier.ts';
-import type { IptablesEndpoint, IptablesServicePort } from '../../../dataplane/proxy/iptables/model.ts';
-import type { SyncReport, SyncState } from '../../../dataplane/proxy/proxier.ts';
+import { IptablesProxier } from '../../../dataplane/proxy/iptables/iptables-proxier.ts';
+import type {
+  IptablesEndpoint,
+  IptablesServicePort,
+} from '../../../dataplane/proxy/iptables/iptables-model.ts';
+import type { SyncReport, SyncState } from '../../../dataplane/proxy/proxier-contract.ts';
 
 export interface SyncRecord {
   kind: 'full' | 'partial';

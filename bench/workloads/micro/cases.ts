@@ -34,9 +34,9 @@ import {
   makeIptablesServicePort,
   type IptablesEndpoint,
   type IptablesServicePort,
-} from '../../../dataplane/proxy/iptables/model.ts';
+} from '../../../dataplane/proxy/iptables/iptables-model.ts';
 import { ProgrammedRules } from '../../../dataplane/proxy/iptables/programmed.ts';
-import type { SyncState } from '../../../dataplane/proxy/proxier.ts';
+import type { SyncState } from '../../../dataplane/proxy/proxier-contract.ts';
 import { ServiceTracker } from '../../../dataplane/proxy/service-tracker.ts';
 import { dispatcherCreateOp, storeCreateOp } from '../../apiserver/hot-paths.ts';
 

@@ -5,7 +5,7 @@
  * that are not proxied at all.
  */
 import type { ComplianceCase } from './types.ts';
-import { at, ep, HTTP, HTTP_TARGET, L1, L2, R1, R2, slice, svc } from './topology.ts';
+import { at, ep, HTTP, HTTP_TARGET, L1, L2, R1, R2, slice, svc } from './case-topology.ts';
 
 const CIP = '10.96.0.10';
 const three = [at(L1), at(R1), at(R2)];

@@ -6,7 +6,7 @@
  * internalTrafficPolicy Local does the same for ClusterIP traffic.
  */
 import type { ComplianceCase } from './types.ts';
-import { at, ep, HTTP, L1, R1, R2, slice, svc, THIS_NODE_IP } from './topology.ts';
+import { at, ep, HTTP, L1, R1, R2, slice, svc, THIS_NODE_IP } from './case-topology.ts';
 
 const CIP = '10.96.0.20';
 const EIP = '198.18.5.1';

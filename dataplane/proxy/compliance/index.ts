@@ -8,6 +8,6 @@ import type { ComplianceCase } from './types.ts';
 
 export const ALL_CASES: readonly ComplianceCase[] = [...CLUSTER_IP_CASES, ...EXTERNAL_CASES];
 
-export { runCase, supports, VARIANTS, checkFlow, ClusterFeed, envOf, type Variant } from './runner.ts';
-export * from './topology.ts';
+export { runCase, supports, VARIANTS, checkFlow, ClusterFeed, envOf, type Variant } from './run-case.ts';
+export * from './case-topology.ts';
 export type * from './types.ts';

@@ -7,7 +7,7 @@
  * cases and is held to the same behaviour: kube-proxy's.
  */
 import type { EndpointSlice, Service } from '../../api/types.ts';
-import type { Proxier } from '../proxier.ts';
+import type { Proxier } from '../proxier-contract.ts';
 
 /**
  * Where a connection starts: a pod on the proxier's node, a client outside the cluster whose

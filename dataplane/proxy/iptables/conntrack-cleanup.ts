@@ -14,8 +14,8 @@
 import type { Log } from '../../agent/log.ts';
 import type { Protocol } from '../../api/types.ts';
 import type { Conntrack, ConntrackFilter, ConntrackProtocol } from '../../kernel/conntrack/interface.ts';
-import type { SyncState } from '../proxier.ts';
-import type { IptablesEndpoint, IptablesServicePort } from './model.ts';
+import type { SyncState } from '../proxier-contract.ts';
+import type { IptablesEndpoint, IptablesServicePort } from './iptables-model.ts';
 
 /** Concurrent conntrack processes: each is a short-lived tool run in the node's namespace. */
 const CONCURRENCY = 4;

@@ -9,8 +9,8 @@
  * lets a sync skip rewriting the dispatch chains when only endpoints changed. The proxier compares
  * each chain's lines per service port with what it programmed (the dispatch fingerprint).
  */
-import { KUBE_EXTERNAL_SERVICES, KUBE_NODEPORTS, KUBE_SERVICES } from './names.ts';
-import type { ServicePortPlan } from './plan.ts';
+import { KUBE_EXTERNAL_SERVICES, KUBE_NODEPORTS, KUBE_SERVICES } from './chain-names.ts';
+import type { ServicePortPlan } from './service-port-plan.ts';
 import { comment, destination, portOnly, verdictTarget } from './rule-text.ts';
 
 /** A service port's lines in each dispatch chain ('-A CHAIN ...'). */

@@ -15,7 +15,7 @@ import {
   KUBE_POSTROUTING,
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
-} from './names.ts';
+} from './chain-names.ts';
 import { comment } from './rule-text.ts';
 
 const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'];

@@ -8,7 +8,7 @@
 import { DISPATCH_CHAINS } from './dispatch-rules.ts';
 import { forwardRules, KUBE_PROXY_JUMP_RULES, postroutingRules } from './fixed-rules.ts';
 import { remainderRules, type Remainders } from './foreign-rules.ts';
-import { FILTER_CHAINS, isServiceChain, NAT_CHAINS } from './names.ts';
+import { FILTER_CHAINS, isServiceChain, NAT_CHAINS } from './chain-names.ts';
 import { restorePayload } from './payload.ts';
 import type { ProgrammedRules } from './programmed.ts';
 import { buildServicePortRules, endpointsOf, type ServicePortRules } from './service-rules.ts';

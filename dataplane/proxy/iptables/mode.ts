@@ -7,9 +7,9 @@ import { createIptables, IPTABLES_BACKENDS, IPTABLES_BINARIES } from '../../kern
 import type { Iptables } from '../../kernel/iptables/interface.ts';
 import type { IptablesBackend } from '../../kernel/iptables/types.ts';
 import { defineProxyMode, type ProxierContext } from '../mode-spec.ts';
-import { cleanupIptables } from './cleanup.ts';
-import { IPTABLES_METRIC_NAMES } from './metrics.ts';
-import { createIptablesProxier, IptablesProxier } from './proxier.ts';
+import { cleanupIptables } from './iptables-cleanup.ts';
+import { IPTABLES_METRIC_NAMES } from './iptables-metrics.ts';
+import { createIptablesProxier, IptablesProxier } from './iptables-proxier.ts';
 
 export interface IptablesModeOptions {
   backend: IptablesBackend;

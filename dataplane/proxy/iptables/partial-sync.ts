@@ -22,7 +22,7 @@ import {
   type ServicePortRules,
 } from './service-rules.ts';
 import type { SyncInput, SyncWrite } from './sync-input.ts';
-import type { IptablesServicePort } from './model.ts';
+import type { IptablesServicePort } from './iptables-model.ts';
 
 /**
  * The service ports of the updated Services, found without walking all 10k: when the framework

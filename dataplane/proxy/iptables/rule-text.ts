@@ -4,7 +4,7 @@
  * payload diffs cleanly against upstream's. The settings every rule builder reads (masquerade
  * mark, how pod traffic is recognised, large-cluster mode) travel together as RuleContext.
  */
-import type { IptablesServicePort } from './model.ts';
+import type { IptablesServicePort } from './iptables-model.ts';
 
 export interface RuleContext {
   /** The masquerade mark bit as iptables takes it: '0x4000' for bit 14. */

@@ -11,9 +11,9 @@
  * - KUBE-SEP per endpoint: masquerade hairpin traffic (the endpoint reaching itself through the
  *   service), record affinity (recent --set), DNAT.
  */
-import type { IptablesEndpoint } from './model.ts';
-import { KUBE_MARK_MASQ, probability } from './names.ts';
-import type { ServicePortPlan } from './plan.ts';
+import type { IptablesEndpoint } from './iptables-model.ts';
+import { KUBE_MARK_MASQ, probability } from './chain-names.ts';
+import type { ServicePortPlan } from './service-port-plan.ts';
 import { comment, destination, type RuleContext } from './rule-text.ts';
 
 export interface ServiceChains {

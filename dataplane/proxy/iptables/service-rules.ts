@@ -5,8 +5,8 @@
  * programmed before, and rewrites only when different.
  */
 import { buildDispatchRules, type DispatchRules } from './dispatch-rules.ts';
-import type { IptablesEndpoint, IptablesServicePort } from './model.ts';
-import { planServicePort } from './plan.ts';
+import type { IptablesEndpoint, IptablesServicePort } from './iptables-model.ts';
+import { planServicePort } from './service-port-plan.ts';
 import { sameLines, type RuleContext } from './rule-text.ts';
 import { buildServiceChains } from './service-chains.ts';
 

@@ -4,8 +4,8 @@
  * Planning is pure (no kernel calls), so the proxier decides when to write and what a failure
  * means, and tests can read a plan without running it.
  */
-import type { SyncState } from '../proxier.ts';
-import type { IptablesEndpoint, IptablesServicePort } from './model.ts';
+import type { SyncState } from '../proxier-contract.ts';
+import type { IptablesEndpoint, IptablesServicePort } from './iptables-model.ts';
 import type { RestorePayload } from './payload.ts';
 import type { RuleContext } from './rule-text.ts';
 

@@ -3,7 +3,7 @@
  * `advance(ms)` fires the timers that fall due, in order, letting the async work they start settle
  * between them, so a test asserts when syncs happen in logical time, never by sleeping.
  */
-import type { Clock } from '../runner.ts';
+import type { Clock } from '../sync-runner.ts';
 
 interface FakeTimer {
   due: number;

@@ -5,9 +5,9 @@
  */
 import type { Log } from '../../agent/log.ts';
 import { BaseProxier } from '../base-proxier.ts';
-import type { EndpointInfo, ServicePortInfo } from '../model.ts';
-import type { SyncReport, SyncState } from '../proxier.ts';
-import type { Clock } from '../runner.ts';
+import type { EndpointInfo, ServicePortInfo } from '../service-model.ts';
+import type { SyncReport, SyncState } from '../proxier-contract.ts';
+import type { Clock } from '../sync-runner.ts';
 
 /** One sync as the mode saw it, copied (the live maps move on after the sync). */
 export type SyncRecord = SyncState & {

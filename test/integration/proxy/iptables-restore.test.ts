@@ -32,7 +32,7 @@ import {
   svc,
   thisNode,
 } from '../../../dataplane/proxy/compliance/index.ts';
-import { IptablesProxier } from '../../../dataplane/proxy/iptables/proxier.ts';
+import { IptablesProxier } from '../../../dataplane/proxy/iptables/iptables-proxier.ts';
 import { FakeClock } from '../../../dataplane/proxy/testing/fake-clock.ts';
 import { withIsolatedKernel } from '../kernel/isolated.ts';
 

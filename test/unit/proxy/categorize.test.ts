@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { categorizeEndpoints } from '../../../dataplane/proxy/categorize.ts';
-import type { EndpointInfo } from '../../../dataplane/proxy/model.ts';
+import type { EndpointInfo } from '../../../dataplane/proxy/service-model.ts';
 
 /** Endpoint shorthand: `10.0.0.1:R` ready, `:T` serving-terminating, `:N` neither; `+L` local. */
 function eps(...specs: string[]): EndpointInfo[] {

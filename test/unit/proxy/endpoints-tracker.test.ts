@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EndpointsTracker } from '../../../dataplane/proxy/endpoints-tracker.ts';
-import type { EndpointInfo } from '../../../dataplane/proxy/model.ts';
+import type { EndpointInfo } from '../../../dataplane/proxy/service-model.ts';
 import { endpoint, keysOf, slice } from './fixtures.ts';
 
 const HTTP = 'default/web:http/TCP';

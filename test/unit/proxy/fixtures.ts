@@ -9,7 +9,7 @@ import type {
   ServiceSpec,
 } from '../../../dataplane/api/types.ts';
 import { ANNOTATION_LAST_CHANGE_TRIGGER_TIME, LABEL_SERVICE_NAME } from '../../../dataplane/api/types.ts';
-import type { ProxyMetrics } from '../../../dataplane/proxy/metrics.ts';
+import type { ProxyMetrics } from '../../../dataplane/proxy/proxy-metrics.ts';
 
 export function service(name: string, spec: Partial<ServiceSpec> = {}, namespace = 'default'): Service {
   return {

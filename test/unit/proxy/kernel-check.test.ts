@@ -9,7 +9,7 @@ import {
   RecordingProxier,
   type RecordingProxierOptions,
 } from '../../../dataplane/proxy/testing/recording-proxier.ts';
-import type { Clock } from '../../../dataplane/proxy/runner.ts';
+import type { Clock } from '../../../dataplane/proxy/sync-runner.ts';
 
 class CheckedProxier extends RecordingProxier {
   damage: string | undefined;

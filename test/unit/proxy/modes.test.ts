@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { isKdpError, type ErrorCode } from '../../../dataplane/errors.ts';
 import { FakeConntrack } from '../../../dataplane/kernel/testing/fake-conntrack.ts';
 import { FakeIptables } from '../../../dataplane/kernel/testing/fake-iptables.ts';
-import { cleanupIptables } from '../../../dataplane/proxy/iptables/cleanup.ts';
-import { IptablesProxier } from '../../../dataplane/proxy/iptables/proxier.ts';
+import { cleanupIptables } from '../../../dataplane/proxy/iptables/iptables-cleanup.ts';
+import { IptablesProxier } from '../../../dataplane/proxy/iptables/iptables-proxier.ts';
 import {
   checkProxyMode,
   cleanupProxyModes,
@@ -21,7 +21,7 @@ import {
   resolveModeFlags,
 } from '../../../dataplane/proxy/modes.ts';
 import { FakeClock } from '../../../dataplane/proxy/testing/fake-clock.ts';
-import { svc, slice, ep, L1, thisNode } from '../../../dataplane/proxy/compliance/topology.ts';
+import { svc, slice, ep, L1, thisNode } from '../../../dataplane/proxy/compliance/case-topology.ts';
 
 const host = (programs: string[], files: string[] = []): HostProbe => ({
   hasProgram: (p) => programs.includes(p),

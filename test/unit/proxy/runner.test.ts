@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BoundedFrequencyRunner } from '../../../dataplane/proxy/runner.ts';
+import { BoundedFrequencyRunner } from '../../../dataplane/proxy/sync-runner.ts';
 import { FakeClock } from '../../../dataplane/proxy/testing/fake-clock.ts';
 import { isKdpError } from '../../../dataplane/errors.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ServicePortInfo } from '../../../dataplane/proxy/model.ts';
+import type { ServicePortInfo } from '../../../dataplane/proxy/service-model.ts';
 import { ServiceTracker } from '../../../dataplane/proxy/service-tracker.ts';
 import { service } from './fixtures.ts';
 

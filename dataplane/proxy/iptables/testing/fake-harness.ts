@@ -8,10 +8,10 @@ import type { Log } from '../../../agent/log.ts';
 import { FakeConntrack } from '../../../kernel/testing/fake-conntrack.ts';
 import { FakeIptables } from '../../../kernel/testing/fake-iptables.ts';
 import { tracePacket, type TraceNode, type TraceResult } from '../../../kernel/testing/iptables-tracer.ts';
-import { THIS_NODE_IP, THIS_NODE_POD_GATEWAY } from '../../compliance/topology.ts';
+import { THIS_NODE_IP, THIS_NODE_POD_GATEWAY } from '../../compliance/case-topology.ts';
 import type { ComplianceEnv, FlowResult, ModeHarness, ModeUnderTest } from '../../compliance/types.ts';
 import { FakeClock } from '../../testing/fake-clock.ts';
-import { IptablesProxier, type IptablesProxierOptions } from '../proxier.ts';
+import { IptablesProxier, type IptablesProxierOptions } from '../iptables-proxier.ts';
 
 export const FAKE_NODE_NS = 'kdp-fake-node-a';
 

@@ -17,7 +17,7 @@ import { tracePacket } from '../../../kernel/testing/iptables-tracer.ts';
 import type { ModeHarness, ModeUnderTest } from '../../compliance/types.ts';
 import { FakeClock } from '../../testing/fake-clock.ts';
 import { InFlight } from '../../testing/in-flight.ts';
-import { IptablesProxier } from '../proxier.ts';
+import { IptablesProxier } from '../iptables-proxier.ts';
 import { flowResult, TRACE_NODE } from './fake-harness.ts';
 
 /** Whether this kernel has SCTP conntrack and xt_sctp: programming an SCTP rule into a scratch namespace. */

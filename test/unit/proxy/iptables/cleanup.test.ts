@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ep, HTTP, L1, R1, slice, svc } from '../../../../dataplane/proxy/compliance/index.ts';
-import { cleanupIptables } from '../../../../dataplane/proxy/iptables/cleanup.ts';
+import { cleanupIptables } from '../../../../dataplane/proxy/iptables/iptables-cleanup.ts';
 import { cluster, kubeChains, NS } from './helpers.ts';
 
 const OTHERS = [

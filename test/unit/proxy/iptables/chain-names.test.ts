@@ -2,14 +2,17 @@
 // and Go's %0.10f rounding of 1/n (ties to even on the exact binary value).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { makeIptablesEndpoint, makeIptablesServicePort } from '../../../../dataplane/proxy/iptables/model.ts';
+import {
+  makeIptablesEndpoint,
+  makeIptablesServicePort,
+} from '../../../../dataplane/proxy/iptables/iptables-model.ts';
 import {
   endpointChainName,
   isServiceChain,
   portProtoHash,
   probability,
-} from '../../../../dataplane/proxy/iptables/names.ts';
-import { servicePortsOf } from '../../../../dataplane/proxy/model.ts';
+} from '../../../../dataplane/proxy/iptables/chain-names.ts';
+import { servicePortsOf } from '../../../../dataplane/proxy/service-model.ts';
 import { svc } from '../../../../dataplane/proxy/compliance/index.ts';
 
 test('service and endpoint chain hashes match upstream (ns1/svc1:p80, 10.180.0.1:80)', () => {

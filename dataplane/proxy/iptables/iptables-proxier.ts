@@ -22,9 +22,9 @@ import { createIptables } from '../../kernel/iptables/iptables.ts';
 import type { Iptables } from '../../kernel/iptables/interface.ts';
 import type { IptablesBackend } from '../../kernel/iptables/types.ts';
 import { BaseProxier, type BaseProxierOptions } from '../base-proxier.ts';
-import type { SyncReport, SyncState } from '../proxier.ts';
-import { cleanupIptables } from './cleanup.ts';
-import { IptablesMetrics } from './metrics.ts';
+import type { SyncReport, SyncState } from '../proxier-contract.ts';
+import { cleanupIptables } from './iptables-cleanup.ts';
+import { IptablesMetrics } from './iptables-metrics.ts';
 import { canaryRules } from './canary.ts';
 import { cleanStaleConntrack } from './conntrack-cleanup.ts';
 import { KUBE_PROXY_JUMP_RULES, nodePortsTail, type NodePortAddresses } from './fixed-rules.ts';
@@ -35,7 +35,7 @@ import {
   makeIptablesServicePort,
   type IptablesEndpoint,
   type IptablesServicePort,
-} from './model.ts';
+} from './iptables-model.ts';
 import { endpointTotalAfter, planPartialSync, updatedPorts } from './partial-sync.ts';
 import { ProgrammedRules } from './programmed.ts';
 import type { RuleContext } from './rule-text.ts';

@@ -4,8 +4,15 @@
  * The framework calls these factories once per change of an object, so a sync of 10k unchanged
  * services hashes nothing.
  */
-import type { EndpointInfo, ServicePortInfo } from '../model.ts';
-import { EXT_PREFIX, FW_PREFIX, SVC_PREFIX, SVL_PREFIX, endpointChainName, portProtoHash } from './names.ts';
+import type { EndpointInfo, ServicePortInfo } from '../service-model.ts';
+import {
+  EXT_PREFIX,
+  FW_PREFIX,
+  SVC_PREFIX,
+  SVL_PREFIX,
+  endpointChainName,
+  portProtoHash,
+} from './chain-names.ts';
 
 export type IptablesProtocol = 'tcp' | 'udp' | 'sctp';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { servicePortsOf } from '../../../dataplane/proxy/model.ts';
+import { servicePortsOf } from '../../../dataplane/proxy/service-model.ts';
 import { service } from './fixtures.ts';
 
 test('a ClusterIP service port carries its keys, address and defaults', () => {

@@ -6,8 +6,8 @@
  */
 import type { EndpointSlice, Node, Service } from '../api/types.ts';
 import type { ServicePortEndpoint } from './endpoints-tracker.ts';
-import type { ProxyMetrics } from './metrics.ts';
-import type { EndpointInfo, ServicePortInfo } from './model.ts';
+import type { ProxyMetrics } from './proxy-metrics.ts';
+import type { EndpointInfo, ServicePortInfo } from './service-model.ts';
 import type { StaleClusterIP } from './service-tracker.ts';
 
 export interface Proxier {

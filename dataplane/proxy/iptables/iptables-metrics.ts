@@ -1,6 +1,6 @@
 /**
  * The iptables mode's own metrics, under kube-proxy's names, registered into the proxier's
- * registry beside the common ones (proxy/metrics.ts) as upstream registers them per mode.
+ * registry beside the common ones (proxy/proxy-metrics.ts) as upstream registers them per mode.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 

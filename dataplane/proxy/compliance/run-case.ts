@@ -8,8 +8,8 @@
  *   EndpointSlices, so the final rules come from partial syncs.
  */
 import type { EndpointSlice, Service } from '../../api/types.ts';
-import type { Proxier } from '../proxier.ts';
-import { CLUSTER_CIDR, defaultSource, THIS_NODE, thisNode } from './topology.ts';
+import type { Proxier } from '../proxier-contract.ts';
+import { CLUSTER_CIDR, defaultSource, THIS_NODE, thisNode } from './case-topology.ts';
 import type {
   ComplianceCase,
   ComplianceEnv,

@@ -7,7 +7,7 @@
  * These are upstream's decisions (pkg/proxy/iptables syncProxyRules), kept apart from the text.
  */
 import { categorizeEndpoints } from '../categorize.ts';
-import type { IptablesEndpoint, IptablesServicePort } from './model.ts';
+import type { IptablesEndpoint, IptablesServicePort } from './iptables-model.ts';
 
 /** What the filter table does with traffic that has no endpoint to go to. */
 export interface NoEndpointsVerdict {
