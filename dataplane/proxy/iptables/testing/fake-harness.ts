@@ -5,6 +5,7 @@
  * build on (`createFakeIptablesSetup`).
  */
 import type { Log } from '../../../agent/log.ts';
+import type { IptablesRuleset } from '../../../kernel/iptables/types.ts';
 import { FakeConntrack } from '../../../kernel/testing/fake-conntrack.ts';
 import { FakeIptables } from '../../../kernel/testing/fake-iptables.ts';
 import { tracePacket, type TraceNode, type TraceResult } from '../../../kernel/testing/iptables-tracer.ts';
@@ -81,6 +82,32 @@ export function flowResult(t: TraceResult): FlowResult {
   return { outcomes: t.outcomes.map(name).sort(), masqueraded: [...new Set(masqueraded)].sort(), shares };
 }
 
+/**
+ * Where one new connection of the suite goes through an iptables ruleset: the flow as a tracer
+ * packet; for a returning client, first where its earlier connection went (the recent-match sets
+ * it joined there are what ClientIP affinity finds again).
+ */
+export function traceFlow(
+  ruleset: IptablesRuleset,
+  flow: Parameters<ModeHarness['trace']>[0],
+  opts: Parameters<ModeHarness['trace']>[1] = {},
+): FlowResult {
+  const packet = {
+    from: flow.from === 'node' ? ('local' as const) : flow.from,
+    source: flow.source,
+    destination: flow.to,
+    protocol: flow.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp',
+    port: flow.port,
+  };
+  let recent: string[] | undefined;
+  if (opts.returning !== undefined) {
+    const first = tracePacket(ruleset, TRACE_NODE, packet);
+    const had = first.paths.filter((p) => p.verdict === 'ACCEPT' && p.destination === opts.returning);
+    recent = [...new Set(had.flatMap((p) => p.recentSet))];
+  }
+  return flowResult(tracePacket(ruleset, TRACE_NODE, packet, recent ? { recent } : {}));
+}
+
 export const iptablesOnFakeKernel: ModeUnderTest = {
   name: 'iptables (fake kernel)',
   capabilities: { sctp: true },
@@ -94,23 +121,7 @@ export const iptablesOnFakeKernel: ModeUnderTest = {
     return {
       proxier: s.proxier,
       settle: () => s.settle(),
-      async trace(flow, opts = {}) {
-        const packet = {
-          from: flow.from === 'node' ? ('local' as const) : flow.from,
-          source: flow.source,
-          destination: flow.to,
-          protocol: flow.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp',
-          port: flow.port,
-        };
-        const ruleset = s.iptables.ruleset(FAKE_NODE_NS);
-        let recent: string[] | undefined;
-        if (opts.returning !== undefined) {
-          const first = tracePacket(ruleset, TRACE_NODE, packet);
-          const had = first.paths.filter((p) => p.verdict === 'ACCEPT' && p.destination === opts.returning);
-          recent = [...new Set(had.flatMap((p) => p.recentSet))];
-        }
-        return flowResult(tracePacket(ruleset, TRACE_NODE, packet, recent ? { recent } : {}));
-      },
+      trace: async (flow, opts) => traceFlow(s.iptables.ruleset(FAKE_NODE_NS), flow, opts),
       close: () => s.proxier.stop(),
     };
   },

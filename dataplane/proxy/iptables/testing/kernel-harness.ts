@@ -13,12 +13,11 @@ import type { Kernel } from '../../../kernel/interfaces.ts';
 import { createIptables, IPTABLES_BACKENDS } from '../../../kernel/iptables/iptables.ts';
 import type { IptablesBackend } from '../../../kernel/iptables/types.ts';
 import { FakeIptables } from '../../../kernel/testing/fake-iptables.ts';
-import { tracePacket } from '../../../kernel/testing/iptables-tracer.ts';
 import type { ModeHarness, ModeUnderTest } from '../../compliance/types.ts';
 import { FakeClock } from '../../testing/fake-clock.ts';
 import { InFlight } from '../../testing/in-flight.ts';
 import { IptablesProxier } from '../iptables-proxier.ts';
-import { flowResult, TRACE_NODE } from './fake-harness.ts';
+import { traceFlow } from './fake-harness.ts';
 
 /** Whether this kernel has SCTP conntrack and xt_sctp: programming an SCTP rule into a scratch namespace. */
 async function kernelHasSctp(backend: IptablesBackend, prefix: string, ns: string): Promise<boolean> {
@@ -73,25 +72,11 @@ function realMode(backend: IptablesBackend, kernel: Kernel, sctp: boolean): Mode
           }
           if (errors.length > before) throw errors[before];
         },
-        async trace(flow, opts = {}) {
+        async trace(flow, opts) {
           // What the kernel holds, as iptables-save prints it, in a fake the tracer can walk.
           const fake = new FakeIptables({ prefix });
           await fake.restore(ns, await iptables.save(ns));
-          const ruleset = fake.ruleset(ns);
-          const packet = {
-            from: flow.from === 'node' ? ('local' as const) : flow.from,
-            source: flow.source,
-            destination: flow.to,
-            protocol: flow.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp',
-            port: flow.port,
-          };
-          let recent: string[] | undefined;
-          if (opts.returning !== undefined) {
-            const first = tracePacket(ruleset, TRACE_NODE, packet);
-            const had = first.paths.filter((p) => p.verdict === 'ACCEPT' && p.destination === opts.returning);
-            recent = [...new Set(had.flatMap((p) => p.recentSet))];
-          }
-          return flowResult(tracePacket(ruleset, TRACE_NODE, packet, recent ? { recent } : {}));
+          return traceFlow(fake.ruleset(ns), flow, opts);
         },
         async close() {
           await proxier.stop();
