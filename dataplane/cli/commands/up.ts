@@ -66,6 +66,7 @@ export function topologyFromFlags(flags: Flags): TopologyInput {
     }
     fromFile = parseTopologyYaml(text);
   }
+  const modeFlags = givenModeFlags(flags);
   const input: TopologyInput = {
     ...fromFile,
     ...topologyInputFromOptions({
@@ -76,7 +77,7 @@ export function topologyFromFlags(flags: Flags): TopologyInput {
       overlay: flags.overlay,
     }),
     ...(flags.overlayEngine !== undefined ? { overlayEngine: flags.overlayEngine } : {}),
-    ...(givenModeFlags(flags) ? { proxyModeFlags: givenModeFlags(flags) } : {}),
+    ...(modeFlags ? { proxyModeFlags: modeFlags } : {}),
     ...(flags.denyServiceExternalIps ? { denyServiceExternalIPs: true } : {}),
   };
   try {
@@ -85,8 +86,8 @@ export function topologyFromFlags(flags: Flags): TopologyInput {
     if (!isKdpError(e, TOPOLOGY_INVALID)) throw e;
     const problems = (e.details?.problems ?? []) as TopologyProblem[];
     const where = (field: string) =>
-      field === 'proxyModeFlags' && givenModeFlags(flags)
-        ? Object.keys(givenModeFlags(flags)!)
+      field === 'proxyModeFlags' && modeFlags
+        ? Object.keys(modeFlags)
             .map((f) => `--${f}`)
             .join(', ')
         : FLAG_OF[field] &&
