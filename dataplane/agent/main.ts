@@ -22,7 +22,7 @@ import { overlayEngineProblem, overlayOptions } from '../overlay/options.ts';
 import { DEFAULT_METRICS_ADDRESS, parseBindAddress } from '../proxy/metrics-server.ts';
 import { cleanupProxyModes, IPTABLES_BACKENDS, proxyModeNames } from '../proxy/modes.ts';
 import { Agent } from './agent.ts';
-import { isLogLevel, jsonLog } from './log.ts';
+import { isLogLevel, jsonLog } from '../log.ts';
 import { findOwnNamespace } from './node-netns.ts';
 import { watchSupervisor } from './supervisor-watch.ts';
 

@@ -16,7 +16,7 @@ import { serveProxyMetrics, type MetricsServer } from '../proxy/metrics-server.t
 import { createProxier } from '../proxy/modes.ts';
 import type { Proxier } from '../proxy/proxier.ts';
 import { runProxier, type RunningProxier } from '../proxy/wire.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../log.ts';
 
 export interface ServiceProxySettings {
   /** 'iptables', 'none', ... (proxy/modes.ts). */

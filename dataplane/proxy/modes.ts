@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { Log } from '../agent/log.ts';
+import type { Log } from '../log.ts';
 import { KdpError } from '../errors.ts';
 import type { Conntrack } from '../kernel/conntrack/interface.ts';
 import type { Iptables } from '../kernel/iptables/interface.ts';

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Log } from '../../../dataplane/agent/log.ts';
+import type { Log } from '../../../dataplane/log.ts';
 import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
 import { createConntrack } from '../../../dataplane/kernel/conntrack/conntrack.ts';
 import type { Kernel } from '../../../dataplane/kernel/interfaces.ts';

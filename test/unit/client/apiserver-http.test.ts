@@ -66,7 +66,7 @@ test('a watch the server ends (timeoutSeconds) is resumed without a relist and w
       namespace: 'default',
       labelSelector: 'app=flow',
       watchTimeoutSeconds: 1,
-      log: (m) => logs.push(m),
+      log: (_level, m) => logs.push(m),
     });
     const r = recorder();
     informer.addHandlers(r.handlers);

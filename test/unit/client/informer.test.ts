@@ -90,7 +90,7 @@ function setup(opts: InformerConfig = {}) {
     backoffInitialMs: 2,
     backoffMaxMs: 16,
     watchTimeoutSeconds: 60,
-    log: (m) => logs.push(m),
+    log: (_level, m) => logs.push(m),
     ...opts,
   });
   return { api, informer, logs };

@@ -10,7 +10,7 @@ import type { Condition, KubeObject, Node, Pod, Service } from '../../../datapla
 import { createClient } from '../../../dataplane/client/client.ts';
 import { createInProcessTransport } from '../../../dataplane/client/inprocess-transport.ts';
 import type { ApiClient, Transport } from '../../../dataplane/client/interface.ts';
-import type { Logger } from '../../../dataplane/controllers/controller.ts';
+import type { Log } from '../../../dataplane/log.ts';
 
 export interface Stack {
   client: ApiClient;
@@ -96,11 +96,11 @@ export async function waitFor<T>(
 }
 
 /** A logger that keeps what it is told, for assertions. */
-export function captureLog(): Logger & { lines: { level: string; message: string }[] } {
+export function captureLog(): Log & { lines: { level: string; message: string }[] } {
   const lines: { level: string; message: string }[] = [];
   const log = ((level, message) => {
     lines.push({ level, message });
-  }) as Logger & { lines: typeof lines };
+  }) as Log & { lines: typeof lines };
   log.lines = lines;
   return log;
 }

@@ -4,7 +4,7 @@
  * answered by the packet tracer walking the programmed rules. Also what the mode's own unit tests
  * build on (`createFakeIptablesSetup`).
  */
-import type { Log } from '../../../agent/log.ts';
+import type { Log } from '../../../log.ts';
 import { FakeConntrack } from '../../../kernel/testing/fake-conntrack.ts';
 import { FakeIptables } from '../../../kernel/testing/fake-iptables.ts';
 import { tracePacket, type TraceNode, type TraceResult } from '../../../kernel/testing/iptables-tracer.ts';
