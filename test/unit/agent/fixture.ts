@@ -25,7 +25,7 @@ import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
 import type { NodeAddressPlan } from '../../../dataplane/cluster/topology-addresses.ts';
 import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
-import { exampleLayout } from '../../../dataplane/kernel/testing/example-layout.ts';
+import { exampleLayout } from '../../../dataplane/cluster/testing/example-layout.ts';
 
 export const CLUSTER = 'tunit';
 export const WORKLOAD_SCRIPT = '/state/workloads/kdp-workload.mjs';
