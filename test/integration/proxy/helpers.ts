@@ -254,21 +254,6 @@ export function errorsOf(answers: readonly Answer[]): string[] {
   return answers.filter((a) => a.error).map((a) => a.error!);
 }
 
-/** Polls `cond` every 50 ms until it holds; fails after `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  cond: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v !== undefined && v !== false) return v;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** iptables-save of a node's namespace (nft tools by default), without counters or comments. */
 export async function nodeRules(netns: string, backend: 'nft' | 'legacy' = 'nft'): Promise<string> {
   const r = await runIn(netnsPath(netns), [`iptables-${backend}-save`], { timeoutMs: 30_000 });

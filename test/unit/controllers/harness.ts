@@ -71,30 +71,6 @@ export async function stack(namespaces: string[] = ['default']): Promise<Stack> 
   };
 }
 
-/** Polls `probe` until it returns something truthy (returned), or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** A logger that keeps what it is told, for assertions. */
 export function captureLog(): Log & { lines: { level: string; message: string }[] } {
   const lines: { level: string; message: string }[] = [];
