@@ -11,14 +11,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Log } from '../../../dataplane/log.ts';
 import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
 import { createConntrack } from '../../../dataplane/kernel/conntrack/conntrack.ts';
 import type { Kernel } from '../../../dataplane/kernel/interfaces.ts';
 import { createIptables } from '../../../dataplane/kernel/iptables/iptables.ts';
 import type { IptablesBackend } from '../../../dataplane/kernel/iptables/types.ts';
 import { FakeIptables } from '../../../dataplane/kernel/testing/fake-iptables.ts';
-import { tracePacket } from '../../../dataplane/kernel/testing/iptables-tracer.ts';
 import {
   ALL_CASES,
   runCase,
@@ -28,7 +26,7 @@ import {
   type ModeUnderTest,
 } from '../../../dataplane/proxy/compliance/index.ts';
 import { IptablesProxier } from '../../../dataplane/proxy/iptables/proxier.ts';
-import { flowResult, TRACE_NODE } from '../../../dataplane/proxy/iptables/testing/fake-harness.ts';
+import { errorsInto, traceFlow } from '../../../dataplane/proxy/iptables/testing/fake-harness.ts';
 import { FakeClock } from '../../../dataplane/proxy/testing/fake-clock.ts';
 import { withIsolatedKernel } from '../kernel/isolated.ts';
 
@@ -84,9 +82,7 @@ function realMode(backend: IptablesBackend, kernel: Kernel, sctp: boolean): Mode
       const iptables = calls.wrap(createIptables({ prefix, backend }));
       const clock = new FakeClock();
       const errors: unknown[] = [];
-      const log: Log = (level, message, fields) => {
-        if (level === 'error') errors.push(fields?.error ?? new Error(message));
-      };
+      const log = errorsInto(errors);
       const proxier = new IptablesProxier({
         nodeName: env.nodeName,
         netns: ns,
@@ -113,25 +109,11 @@ function realMode(backend: IptablesBackend, kernel: Kernel, sctp: boolean): Mode
           }
           if (errors.length > before) throw errors[before];
         },
-        async trace(flow, opts = {}) {
+        async trace(flow, opts) {
           // What the kernel holds, as iptables-save prints it, in a fake the tracer can walk.
           const fake = new FakeIptables({ prefix });
           await fake.restore(ns, await iptables.save(ns));
-          const ruleset = fake.ruleset(ns);
-          const packet = {
-            from: flow.from === 'node' ? ('local' as const) : flow.from,
-            source: flow.source,
-            destination: flow.to,
-            protocol: flow.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp',
-            port: flow.port,
-          };
-          let recent: string[] | undefined;
-          if (opts.returning !== undefined) {
-            const first = tracePacket(ruleset, TRACE_NODE, packet);
-            const had = first.paths.filter((p) => p.verdict === 'ACCEPT' && p.destination === opts.returning);
-            recent = [...new Set(had.flatMap((p) => p.recentSet))];
-          }
-          return flowResult(tracePacket(ruleset, TRACE_NODE, packet, recent ? { recent } : {}));
+          return traceFlow(fake.ruleset(ns), flow, opts);
         },
         async close() {
           await proxier.stop();

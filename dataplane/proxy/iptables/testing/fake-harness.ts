@@ -7,6 +7,7 @@
 import type { Log } from '../../../log.ts';
 import { FakeConntrack } from '../../../kernel/testing/fake-conntrack.ts';
 import { FakeIptables } from '../../../kernel/testing/fake-iptables.ts';
+import type { IptablesRuleset } from '../../../kernel/iptables/types.ts';
 import { tracePacket, type TraceNode, type TraceResult } from '../../../kernel/testing/iptables-tracer.ts';
 import { THIS_NODE_IP, THIS_NODE_POD_GATEWAY } from '../../compliance/topology.ts';
 import type { ComplianceEnv, FlowResult, ModeHarness, ModeUnderTest } from '../../compliance/types.ts';
@@ -41,9 +42,7 @@ export function createFakeIptablesSetup(opts: FakeSetupOptions = {}): FakeIptabl
   const iptables = opts.iptables ?? new FakeIptables();
   const conntrack = opts.conntrack ?? new FakeConntrack();
   const errors: unknown[] = [];
-  const log: Log = (level, message, fields) => {
-    if (level === 'error') errors.push(fields?.error ?? new Error(message));
-  };
+  const log = errorsInto(errors);
   const proxier = new IptablesProxier({
     nodeName: 'node-a',
     netns: FAKE_NODE_NS,
@@ -70,6 +69,38 @@ export function createFakeIptablesSetup(opts: FakeSetupOptions = {}): FakeIptabl
   };
 }
 
+/** A Log keeping the errors a proxier logs (failed syncs), so `settle()` can throw the first. */
+export function errorsInto(errors: unknown[]): Log {
+  return (level, message, fields) => {
+    if (level === 'error') errors.push(fields?.error ?? new Error(message));
+  };
+}
+
+/**
+ * Where one of the suite's flows lands in an iptables ruleset, by the packet tracer. A
+ * `returning` client is first traced once to learn which recent-lists (session affinity) its
+ * earlier packets to that endpoint set, then traced again with those lists holding it.
+ */
+export function traceFlow(
+  ruleset: IptablesRuleset,
+  ...[flow, opts = {}]: Parameters<ModeHarness['trace']>
+): FlowResult {
+  const packet = {
+    from: flow.from === 'node' ? ('local' as const) : flow.from,
+    source: flow.source,
+    destination: flow.to,
+    protocol: flow.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp',
+    port: flow.port,
+  };
+  let recent: string[] | undefined;
+  if (opts.returning !== undefined) {
+    const first = tracePacket(ruleset, TRACE_NODE, packet);
+    const had = first.paths.filter((p) => p.verdict === 'ACCEPT' && p.destination === opts.returning);
+    recent = [...new Set(had.flatMap((p) => p.recentSet))];
+  }
+  return flowResult(tracePacket(ruleset, TRACE_NODE, packet, recent ? { recent } : {}));
+}
+
 /** A tracer result in the suite's terms. */
 export function flowResult(t: TraceResult): FlowResult {
   const name = (o: string) => (o === 'ACCEPT' ? 'DELIVERED' : o);
@@ -94,23 +125,7 @@ export const iptablesOnFakeKernel: ModeUnderTest = {
     return {
       proxier: s.proxier,
       settle: () => s.settle(),
-      async trace(flow, opts = {}) {
-        const packet = {
-          from: flow.from === 'node' ? ('local' as const) : flow.from,
-          source: flow.source,
-          destination: flow.to,
-          protocol: flow.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp',
-          port: flow.port,
-        };
-        const ruleset = s.iptables.ruleset(FAKE_NODE_NS);
-        let recent: string[] | undefined;
-        if (opts.returning !== undefined) {
-          const first = tracePacket(ruleset, TRACE_NODE, packet);
-          const had = first.paths.filter((p) => p.verdict === 'ACCEPT' && p.destination === opts.returning);
-          recent = [...new Set(had.flatMap((p) => p.recentSet))];
-        }
-        return flowResult(tracePacket(ruleset, TRACE_NODE, packet, recent ? { recent } : {}));
-      },
+      trace: async (flow, opts) => traceFlow(s.iptables.ruleset(FAKE_NODE_NS), flow, opts),
       close: () => s.proxier.stop(),
     };
   },
