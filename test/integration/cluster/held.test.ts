@@ -22,6 +22,7 @@ import {
   metric,
   nodeMetrics,
   nodeRules,
+  proxySynced,
   requests,
   streamRequests,
 } from '../proxy/helpers.ts';
@@ -30,17 +31,6 @@ import { until } from '../../helpers/until.ts';
 
 const HTTP = [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' as const }];
 const HOSTILE = '" -j ACCEPT\n-A INPUT -j ACCEPT\nCOMMIT\n# \\';
-
-/** The proxy of `netns` has synced everything it was told. */
-async function quiet(netns: string): Promise<boolean> {
-  const m = await nodeMetrics(netns);
-  const pending =
-    (metric(m, 'kubeproxy_sync_proxy_rules_endpoint_changes_pending') ?? 1) +
-    (metric(m, 'kubeproxy_sync_proxy_rules_service_changes_pending') ?? 1);
-  const synced = metric(m, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') ?? 0;
-  const queued = metric(m, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds') ?? Infinity;
-  return pending === 0 && synced >= queued;
-}
 
 const builtinLines = (saved: string) =>
   saved.split('\n').filter((l) => /^-A [A-Z]+ /.test(l) && !l.startsWith('-A KUBE-'));
@@ -68,7 +58,7 @@ test('what held: agent kill -9, rule injection, pod reach, file modes', async (t
     await t.test(
       'agent kill -9: restarted by its supervisor with identical rules, N/N answered',
       async () => {
-        await until('node-1 to have synced', () => quiet(node1.netns), { intervalMs: 50 });
+        await until('node-1 to have synced', () => proxySynced(node1.netns), { intervalMs: 50 });
         const before = await nodeRules(node1.netns);
         await using stream = streamRequests(client, 'http', {
           ...{ dir, name: 'kill9', ip, port: 80 },
@@ -113,7 +103,7 @@ test('what held: agent kill -9, rule injection, pod reach, file modes', async (t
     await t.test(
       'rule injection through annotations, port names and slice fields injects nothing',
       async () => {
-        await until('node-1 to have synced', () => quiet(node1.netns), { intervalMs: 50 });
+        await until('node-1 to have synced', () => proxySynced(node1.netns), { intervalMs: 50 });
         const before = await nodeRules(node1.netns);
         let refused = 0;
         const attempt = async (create: () => Promise<unknown>) => {
@@ -147,7 +137,7 @@ test('what held: agent kill -9, rule injection, pod reach, file modes', async (t
             ports: [{ name: `http${HOSTILE}`, protocol: 'TCP', port: 8080 }],
           }),
         );
-        await until('node-1 to have synced them', () => quiet(node1.netns), { intervalMs: 50 });
+        await until('node-1 to have synced them', () => proxySynced(node1.netns), { intervalMs: 50 });
         const after = await nodeRules(node1.netns);
         t.diagnostic(`3 hostile objects, ${refused} refused by the apiserver`);
         assert.deepEqual(builtinLines(after), builtinLines(before), 'no built-in chain changed');

@@ -283,3 +283,14 @@ export function metric(text: string, name: string, labels = ''): number | undefi
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
+
+/** The proxy of `netns` has synced everything it was told (its pending-change gauges are 0). */
+export async function proxySynced(netns: string): Promise<boolean> {
+  const m = await nodeMetrics(netns);
+  const pending =
+    (metric(m, 'kubeproxy_sync_proxy_rules_endpoint_changes_pending') ?? 1) +
+    (metric(m, 'kubeproxy_sync_proxy_rules_service_changes_pending') ?? 1);
+  const synced = metric(m, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') ?? 0;
+  const queued = metric(m, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds') ?? Infinity;
+  return pending === 0 && synced >= queued;
+}

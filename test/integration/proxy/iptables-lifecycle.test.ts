@@ -31,23 +31,13 @@ import {
   metric,
   nodeMetrics,
   nodeRules,
+  proxySynced,
   requests,
   streamRequests,
 } from './helpers.ts';
 import { until } from '../../helpers/until.ts';
 
 const HTTP = [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' as const }];
-
-/** The proxy of `netns` has synced everything it was told. */
-async function quiet(netns: string): Promise<boolean> {
-  const m = await nodeMetrics(netns);
-  const pending =
-    (metric(m, 'kubeproxy_sync_proxy_rules_endpoint_changes_pending') ?? 1) +
-    (metric(m, 'kubeproxy_sync_proxy_rules_service_changes_pending') ?? 1);
-  const synced = metric(m, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') ?? 0;
-  const queued = metric(m, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds') ?? Infinity;
-  return pending === 0 && synced >= queued;
-}
 
 test('iptables mode: scale down, stale UDP conntrack, agent restart', async (t) => {
   const cluster = uniqueCluster();
@@ -150,7 +140,7 @@ test('iptables mode: scale down, stale UDP conntrack, agent restart', async (t) 
     });
 
     await t.test('an agent restart keeps the rules and reprograms exactly them', async () => {
-      await until('node-1 to have synced every change', () => quiet(node1.netns), { intervalMs: 50 });
+      await until('node-1 to have synced every change', () => proxySynced(node1.netns), { intervalMs: 50 });
       const before = await nodeRules(node1.netns);
       assert.match(before, /^:KUBE-SVC-/m);
       const svc = await c.client.resource<Service>('services').get('drain', 'default');
