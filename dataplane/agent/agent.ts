@@ -13,7 +13,7 @@ import type { InformerTuning } from '../client/informer.ts';
 import type { ApiClient, Informer } from '../client/interface.ts';
 import { CNI_BRIDGE, NODE_UPLINK } from '../cluster/topology-names.ts';
 import { TOPOLOGY_DEFAULTS } from '../cluster/topology.ts';
-import { describeError, KdpError } from '../errors.ts';
+import { KdpError } from '../errors.ts';
 import { nthAddress, parseIpv4Cidr } from '../kernel/cidr.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import type { LinkInfo } from '../kernel/types.ts';
@@ -23,7 +23,7 @@ import { overlayMetricsRegistry } from '../overlay/metrics.ts';
 import { writeSubnetEnv } from '../overlay/subnet-env.ts';
 import { HostLocalIpam } from './ipam.ts';
 import { Kubelet, type KubeletOptions } from './kubelet.ts';
-import { silentLog, type Log } from './log.ts';
+import { silentLog, type Log } from '../log.ts';
 import { NodeHeartbeat } from './node-heartbeat.ts';
 import { OverlaySync, overlayNodeOf, publishLease } from './overlay-sync.ts';
 import type { NodeNetwork } from './sandboxes.ts';
@@ -84,11 +84,7 @@ export class Agent {
     await state.init();
     const ipam = await HostLocalIpam.load(state.ipamFile);
     const workloadScript = o.workloadScript ?? (await bundleWorkloads(state.workloadsDir));
-    const informers = new InformerFactory(o.client, {
-      log: (message, err) =>
-        log('warn', message, err === undefined ? undefined : { error: describeError(err) }),
-      ...o.informers,
-    });
+    const informers = new InformerFactory(o.client, { log, ...o.informers });
     const pods = informers.informer<Pod>('pods', { fieldSelector: `spec.nodeName=${o.nodeName}` });
     const nodes = informers.informer<Node>('nodes');
     informers.start();

@@ -10,7 +10,7 @@ import { constants } from 'node:os';
 import type { Pod } from '../api/types.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import { describeError, KdpError } from '../errors.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../log.ts';
 import { restartsAfter } from './pod-status.ts';
 import type { AgentState, ContainerRecord, PodRecord } from './state.ts';
 import { launchFor, type PortSpec } from './workloads/images.ts';

@@ -27,7 +27,7 @@ import {
   resolveModeFlags,
 } from '../proxy/modes.ts';
 import { Agent } from './agent.ts';
-import { isLogLevel, jsonLog } from './log.ts';
+import { isLogLevel, jsonLog } from '../log.ts';
 import { findOwnNamespace } from './node-netns.ts';
 import { watchSupervisor } from './supervisor-watch.ts';
 

@@ -9,7 +9,7 @@ import { isApiError } from '../api/errors.ts';
 import type { Condition, Node } from '../api/types.ts';
 import type { ApiClient, Informer } from '../client/interface.ts';
 import { describeError } from '../errors.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../log.ts';
 
 export interface NodeHeartbeatOptions {
   client: ApiClient;

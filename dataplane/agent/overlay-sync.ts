@@ -17,7 +17,7 @@ import {
   parseLease,
   type OwnLease,
 } from '../overlay/leases.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../log.ts';
 
 /** A Node's lease (overlay/leases.ts), or undefined while it lacks a pod CIDR or an address. */
 export function overlayNodeOf(node: Node): OverlayNode | undefined {

@@ -14,7 +14,7 @@ import type { ProxierContext } from '../proxy/mode-spec.ts';
 import { createProxier, resolveModeFlags } from '../proxy/modes.ts';
 import type { Proxier } from '../proxy/proxier-contract.ts';
 import { runProxier, type RunningProxier } from '../proxy/wire.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../log.ts';
 
 export interface ServiceProxySettings {
   /** 'iptables', 'none', ... (proxy/modes.ts). */

@@ -9,7 +9,7 @@ import { isApiError } from '../api/errors.ts';
 import type { Pod, PodStatus } from '../api/types.ts';
 import type { ApiClient } from '../client/interface.ts';
 import { describeError } from '../errors.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../log.ts';
 
 interface Pending {
   namespace: string;

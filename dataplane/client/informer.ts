@@ -11,6 +11,7 @@ import { isApiError } from '../api/errors.ts';
 import type { ResourceInfo } from '../api/resources.ts';
 import type { KubeList, KubeObject, WatchEvent } from '../api/types.ts';
 import { describeError, KdpError } from '../errors.ts';
+import { stderrLog, type Log } from '../log.ts';
 import { Backoff } from './backoff.ts';
 import { resolveResource } from './client.ts';
 import type { ApiClient, Informer, InformerHandlers, InformerOptions } from './interface.ts';
@@ -25,7 +26,7 @@ export interface InformerTuning {
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   /** Where failures (retries, throwing handlers) are reported. Default: stderr. */
-  log?: (message: string, err?: unknown) => void;
+  log?: Log;
 }
 
 export type InformerConfig = InformerOptions & InformerTuning;
@@ -55,9 +56,9 @@ export function createInformer<T extends KubeObject = KubeObject>(
   const info = typeof resource === 'string' ? resolveResource(resource) : resource;
   const rc = client.resource<T>(info);
   const what = `informer for ${info.group ? `${info.resource}.${info.group}` : info.resource}`;
-  const log =
-    opts.log ??
-    ((message: string, err?: unknown) => console.error(err ? `${message}: ${describeError(err)}` : message));
+  const logTo = opts.log ?? stderrLog('kdp');
+  const log = (message: string, err?: unknown) =>
+    logTo('warn', message, err === undefined ? undefined : { error: describeError(err) });
   const pageSize = opts.pageSize ?? 500;
   const backoff = new Backoff(opts.backoffInitialMs ?? 100, opts.backoffMaxMs ?? 30_000);
 

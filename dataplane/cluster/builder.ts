@@ -13,7 +13,7 @@ import { ApiServer } from '../api/apiserver.ts';
 import type { Node, Pod } from '../api/types.ts';
 import { connect } from '../client/index.ts';
 import type { ApiClient } from '../client/interface.ts';
-import type { Logger } from '../controllers/controller.ts';
+import { stderrLog, type Log } from '../log.ts';
 import { type RunningControllers, startControllers } from '../controllers/manager.ts';
 import { CleanupSteps, KdpError, describeError } from '../errors.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
@@ -63,7 +63,7 @@ export interface BuildOptions {
   stateDir?: string;
   onProgress?(progress: BuildProgress): void;
   /** Warnings (agent restarts, controller trouble); default: warnings and errors to stderr. */
-  log?: Logger;
+  log?: Log;
   /** How long to wait for every pod to be Ready; default 60 s plus 60 ms per pod. */
   readyTimeoutMs?: number;
   /** Image of the topology's pods (default kdp/http; kdp/pause for network-only pods). */
@@ -82,7 +82,7 @@ export interface ClusterParts {
   topology: Topology;
   paths: ClusterPaths;
   kernel: Kernel;
-  log: Logger;
+  log: Log;
   server?: ApiServer;
   client?: ApiClient;
   controllers?: RunningControllers;
@@ -95,11 +95,7 @@ export interface ClusterParts {
   ownsStateDir: boolean;
 }
 
-const quietLogger: Logger = (level, message, fields) => {
-  if (level !== 'warn' && level !== 'error') return;
-  const extra = fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
-  process.stderr.write(`kdp ${level}: ${message}${extra}\n`);
-};
+const quietLogger: Log = stderrLog('kdp');
 
 /** A Topology given back (already resolved) is turned into input again, so both are accepted. */
 export function toTopology(input: TopologyInput | Topology): Topology {

@@ -7,7 +7,7 @@
  * is ready, so `kdp up` can return and leave it running.
  */
 import { closeSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import type { Logger } from '../controllers/controller.ts';
+import type { Log } from '../log.ts';
 import { describeError } from '../errors.ts';
 import type { AgentStatus } from './builder-agents.ts';
 import type { BuildProgress } from './builder.ts';
@@ -47,7 +47,7 @@ export interface SupervisorArgs {
   stateDir?: string;
 }
 
-const jsonLogger: Logger = (level, message, fields) => {
+const jsonLogger: Log = (level, message, fields) => {
   process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }) + '\n');
 };
 

@@ -9,18 +9,12 @@ import type { ResourceInfo } from '../api/resources.ts';
 import type { KubeObject } from '../api/types.ts';
 import type { ApiClient, Informer } from '../client/interface.ts';
 import { describeError } from '../errors.ts';
+import { stderrLog, type Log } from '../log.ts';
 import { InformerFactory } from '../client/informer-factory.ts';
 import { WorkQueue, type WorkQueueOptions } from './workqueue.ts';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
-
-/** Default logger: warnings and errors to stderr, one line each. */
-export const stderrLogger: Logger = (level, message, fields) => {
-  if (level !== 'warn' && level !== 'error') return;
-  const extra = fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
-  process.stderr.write(`kdp controllers ${level}: ${message}${extra}\n`);
-};
+/** Default log: warnings and errors to stderr, one line each. */
+export const stderrLogger: Log = stderrLog('kdp controllers');
 
 /**
  * The apiserver refused what a sync wrote as malformed (e.g. derived from an invalid object
@@ -33,7 +27,7 @@ export function isRefusedAsInvalid(err: unknown): boolean {
 export interface ControllerOptions {
   /** Informers shared with other controllers; a private factory is made (and stopped) otherwise. */
   informers?: InformerFactory;
-  log?: Logger;
+  log?: Log;
   /** Workers of the controller's queue. */
   workers?: number;
   /** Retry backoff of failed keys (tests shorten it). */
@@ -51,7 +45,7 @@ export interface Controller {
 export abstract class QueueController implements Controller {
   protected readonly informers: InformerFactory;
   protected readonly client: ApiClient;
-  protected readonly log: Logger;
+  protected readonly log: Log;
   protected readonly queue: WorkQueue;
   private readonly ownsInformers: boolean;
   private readonly abort = new AbortController();

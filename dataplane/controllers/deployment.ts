@@ -12,7 +12,6 @@
  */
 import { isApiError } from '../api/errors.ts';
 import { findResource } from '../api/resources.ts';
-import { selectorMatches } from '../api/selectors.ts';
 import type { Deployment, Pod, ReplicaSet } from '../api/types.ts';
 import { LABEL_POD_TEMPLATE_HASH } from '../api/types.ts';
 import type { ApiClient, Informer } from '../client/interface.ts';
@@ -36,6 +35,7 @@ import {
   scaleDownOld,
   specReplicas,
 } from './deployment-rollout.ts';
+import { claimChildren, ownerKeysOf } from './claims.ts';
 import { ensureIndex } from './informers.ts';
 import { OwnWrites } from './own-writes.ts';
 import { controllerRef, isTerminal, ownerRef } from './pods.ts';
@@ -68,12 +68,7 @@ export class DeploymentController extends QueueController {
       onUpdate: (_o, d) => this.queue.add(keyOf(d)),
     });
     const rsChanged = (rs: ReplicaSet) => {
-      const ref = controllerRef(rs);
-      if (ref?.kind === 'Deployment') return this.queue.add(`${rs.metadata.namespace}/${ref.name}`);
-      if (ref) return;
-      for (const d of this.deployments.list(rs.metadata.namespace)) {
-        if (selectorMatches(d.spec.selector, rs.metadata.labels)) this.queue.add(keyOf(d));
-      }
+      for (const key of ownerKeysOf(rs, 'Deployment', this.deployments)) this.queue.add(key);
     };
     this.sets.addHandlers({ onAdd: rsChanged, onUpdate: (_o, rs) => rsChanged(rs), onDelete: rsChanged });
     // Recreate waits for the old Pods to be gone: their deletion moves it on.
@@ -125,21 +120,13 @@ export class DeploymentController extends QueueController {
   }
 
   /** The Deployment's ReplicaSets, adopting orphans its selector matches. */
-  private async ownedSets(d: Deployment): Promise<ReplicaSet[]> {
-    const out: ReplicaSet[] = [];
-    for (const rs of this.ownSets.list(d.metadata.namespace)) {
-      const ref = controllerRef(rs);
-      if (ref?.uid === d.metadata.uid) out.push(rs);
-      else if (
-        !ref &&
-        !rs.metadata.deletionTimestamp &&
-        selectorMatches(d.spec.selector, rs.metadata.labels)
-      ) {
-        const refs = [...(rs.metadata.ownerReferences ?? []), ownerRef(d, 'apps/v1', 'Deployment')];
-        out.push(await this.writeSet({ ...rs, metadata: { ...rs.metadata, ownerReferences: refs } }));
-      }
-    }
-    return out;
+  private ownedSets(d: Deployment): Promise<ReplicaSet[]> {
+    return claimChildren(d, this.ownSets.list(d.metadata.namespace), {
+      kind: 'Deployment',
+      adoptable: (rs) => !rs.metadata.deletionTimestamp,
+      release: false,
+      write: (rs) => this.writeSet(rs),
+    });
   }
 
   private async createReplicaSet(d: Deployment, owned: ReplicaSet[], revision: number): Promise<ReplicaSet> {

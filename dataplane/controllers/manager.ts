@@ -7,8 +7,8 @@
 import { InformerFactory } from '../client/informer-factory.ts';
 import type { InformerTuning } from '../client/informer.ts';
 import type { ApiClient } from '../client/interface.ts';
-import { describeError } from '../errors.ts';
-import { type Controller, type ControllerOptions, type Logger, stderrLogger } from './controller.ts';
+import { type Controller, type ControllerOptions, stderrLogger } from './controller.ts';
+import type { Log } from '../log.ts';
 import { DeploymentController } from './deployment.ts';
 import { EndpointsController } from './endpoints.ts';
 import { EndpointSliceController } from './endpointslice.ts';
@@ -42,7 +42,7 @@ export interface ControllerManagerOptions {
   /** Runs the simulated kubelet (true, or its options); off by default. */
   simulatedKubelet?:
     boolean | Pick<SimulatedKubeletOptions, 'allNodes' | 'startupDelayMs' | 'terminationDelayMs'>;
-  log?: Logger;
+  log?: Log;
   /** Retry backoff of failed keys, every controller. */
   retry?: ControllerOptions['retry'];
   /** Informer knobs (tests shorten backoffs). */
@@ -62,11 +62,7 @@ export async function startControllers(
   opts: ControllerManagerOptions = {},
 ): Promise<RunningControllers> {
   const log = opts.log ?? stderrLogger;
-  const informers = new InformerFactory(client, {
-    log: (message, err) =>
-      log('warn', message, err === undefined ? undefined : { error: describeError(err) }),
-    ...opts.informers,
-  });
+  const informers = new InformerFactory(client, { log, ...opts.informers });
   const common: ControllerOptions = { informers, log, retry: opts.retry };
   const off = new Set(opts.disable ?? []);
   const kubelet = opts.simulatedKubelet;

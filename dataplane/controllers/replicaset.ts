@@ -8,7 +8,6 @@
  * minReadySeconds, observedGeneration).
  */
 import { findResource } from '../api/resources.ts';
-import { selectorMatches } from '../api/selectors.ts';
 import type { Pod, ReplicaSet } from '../api/types.ts';
 import type { ApiClient, Informer } from '../client/interface.ts';
 import {
@@ -20,7 +19,8 @@ import {
   splitKey,
 } from './controller.ts';
 import { OwnWrites } from './own-writes.ts';
-import { controllerRef, isActive, isPodReady, ownerRef, podReadyCondition } from './pods.ts';
+import { claimChildren, ownerKeysOf } from './claims.ts';
+import { isActive, isPodReady, ownerRef, podReadyCondition } from './pods.ts';
 
 const REPLICASETS = findResource('apps', 'replicasets')!;
 const MAX_BURST = 500;
@@ -84,14 +84,7 @@ export class ReplicaSetController extends QueueController {
   /** Queues the owner, or for an orphan every ReplicaSet that might adopt it. */
   private podChanged(pod: Pod, old?: Pod): void {
     for (const p of old ? [old, pod] : [pod]) {
-      const ref = controllerRef(p);
-      if (ref) {
-        if (ref.kind === 'ReplicaSet') this.queue.add(`${p.metadata.namespace}/${ref.name}`);
-        continue;
-      }
-      for (const rs of this.sets.list(p.metadata.namespace)) {
-        if (selectorMatches(rs.spec.selector, p.metadata.labels)) this.queue.add(keyOf(rs));
-      }
+      for (const key of ownerKeysOf(p, 'ReplicaSet', this.sets)) this.queue.add(key);
     }
   }
 
@@ -99,31 +92,19 @@ export class ReplicaSetController extends QueueController {
     const { namespace, name } = splitKey(key);
     const rs = this.ownSets.get(name, namespace);
     if (!rs) return;
-    const uid = rs.metadata.uid!;
-    const mine: Pod[] = [];
-    for (const pod of this.ownPods.list(namespace)) {
-      const ref = controllerRef(pod);
-      const matches = selectorMatches(rs.spec.selector, pod.metadata.labels);
-      if (ref?.uid === uid) {
-        if (matches) mine.push(pod);
-        else if (!rs.metadata.deletionTimestamp) await this.setOwner(pod, rs, false);
-      } else if (!ref && matches && isActive(pod) && !rs.metadata.deletionTimestamp) {
-        mine.push(await this.setOwner(pod, rs, true));
-      }
-    }
+    const mine = await claimChildren(rs, this.ownPods.list(namespace), {
+      kind: 'ReplicaSet',
+      adoptable: isActive,
+      release: true,
+      write: async (pod) => {
+        const stored = await this.client.resource<Pod>('pods').update(pod);
+        this.ownPods.wrote(stored);
+        return stored;
+      },
+    });
     const active = mine.filter(isActive);
     if (!rs.metadata.deletionTimestamp) await this.scale(rs, active);
     await this.updateStatus(key, rs, active);
-  }
-
-  private async setOwner(pod: Pod, rs: ReplicaSet, adopt: boolean): Promise<Pod> {
-    const others = (pod.metadata.ownerReferences ?? []).filter((r) => r.uid !== rs.metadata.uid);
-    const ownerReferences = adopt ? [...others, ownerRef(rs, 'apps/v1', 'ReplicaSet')] : others;
-    const next: Pod = { ...pod, metadata: { ...pod.metadata, ownerReferences } };
-    if (!ownerReferences.length) delete next.metadata.ownerReferences;
-    const stored = await this.client.resource<Pod>('pods').update(next);
-    this.ownPods.wrote(stored);
-    return stored;
   }
 
   private async scale(rs: ReplicaSet, active: Pod[]): Promise<void> {

@@ -1,7 +1,9 @@
 /**
- * The little IPv4 arithmetic kdp needs (parse a CIDR, containment, overlap, the n-th subnet or
+ * The one IPv4 arithmetic module of kdp (parse a CIDR, containment, overlap, the n-th subnet or
  * address of a range), on top of ip-address for the parsing. Shared by the topology's address
- * plan and by the fake kernel, which must decide whether a gateway is on a connected subnet.
+ * plan, the fake kernel (is a gateway on a connected subnet?), the agent's IPAM and the udp
+ * overlay engine. Ranges are bigints; the engine's per-packet forms are unsigned 32-bit numbers,
+ * as read from a packet header (the `Uint32` functions at the end), parsed once at set-up.
  */
 import { Address4 } from 'ip-address';
 
@@ -91,4 +93,24 @@ export function subnetCount(cidr: string, newPrefix: number): number {
   const c = parseIpv4Cidr(cidr);
   if (!c || newPrefix < c.prefix || newPrefix > 32) return 0;
   return Number(c.size >> BigInt(32 - newPrefix));
+}
+
+/** A dotted-quad IPv4 address as an unsigned 32-bit number; undefined when the text is not one. */
+export function ipv4ToUint32(text: string): number | undefined {
+  return isIpv4(text) ? Number(ipv4ToNumber(text)) : undefined;
+}
+
+export function uint32ToIpv4(n: number): string {
+  return numberToIpv4(BigInt(n >>> 0));
+}
+
+/** The netmask of a prefix length as an unsigned 32-bit number (/0 -> 0). */
+export function prefixMask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/** A CIDR (the prefix is required) as its network address (host bits cleared) and prefix length. */
+export function cidrToUint32(text: string): { network: number; prefix: number } | undefined {
+  const c = text.includes('/') ? parseIpv4Cidr(text) : undefined;
+  return c && { network: Number(c.network), prefix: c.prefix };
 }

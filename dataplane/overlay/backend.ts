@@ -7,6 +7,7 @@
  * agent that restarts must not interrupt traffic, so close() leaves routes and devices in place.
  */
 import type { Kernel } from '../kernel/interfaces.ts';
+import type { Log } from '../log.ts';
 
 /**
  * The Node annotation where each node's agent publishes its uplink's MAC, as flanneld publishes
@@ -30,10 +31,6 @@ export interface OverlayNode {
   backendData?: unknown;
 }
 
-export interface OverlayLog {
-  (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
-}
-
 /** What a backend is given to work with on one node. */
 export interface OverlayContext {
   kernel: Kernel;
@@ -45,7 +42,7 @@ export interface OverlayContext {
   clusterCidr: string;
   /** Backend options from the cluster's configuration, e.g. { engine: 'baseline' } for udp. */
   options?: Readonly<Record<string, string>>;
-  log: OverlayLog;
+  log: Log;
 }
 
 /** What a started backend tells the agent to publish in its lease and to give its pods. */

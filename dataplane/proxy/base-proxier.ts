@@ -17,7 +17,7 @@
  * (counted in kdp_proxy_kernel_state_repairs_total). This is upstream's canary idea, checked
  * every second instead of every syncPeriod and covering rules, not only chains.
  */
-import type { Log } from '../agent/log.ts';
+import type { Log } from '../log.ts';
 import type { EndpointSlice, Node, Service } from '../api/types.ts';
 import { KdpError } from '../errors.ts';
 import { EndpointsTracker } from './endpoints-tracker.ts';

@@ -4,7 +4,7 @@
  * last check's duration when that is longer, so checking never takes more than a tenth of the
  * time however large the mode's tables grow.
  */
-import type { Log } from '../agent/log.ts';
+import type { Log } from '../log.ts';
 import type { ProxyMetrics } from './proxy-metrics.ts';
 import type { Clock } from './sync-runner.ts';
 

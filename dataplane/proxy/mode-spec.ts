@@ -7,7 +7,7 @@
  * `kdp up` through the topology's proxyOptions to the agent's command line as `--<flag> value`,
  * and reach the mode parsed into its own options type. Nothing outside the folder names a mode.
  */
-import type { Log } from '../agent/log.ts';
+import type { Log } from '../log.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import type { ModeUnderTest } from './compliance/types.ts';
 import type { Proxier } from './proxier-contract.ts';

@@ -11,7 +11,7 @@
  * state first. A failed deletion is logged, not fatal: the rules are in place and the entry
  * times out on its own, as upstream.
  */
-import type { Log } from '../../agent/log.ts';
+import type { Log } from '../../log.ts';
 import type { Protocol } from '../../api/types.ts';
 import type { Conntrack, ConntrackFilter, ConntrackProtocol } from '../../kernel/conntrack/interface.ts';
 import type { SyncState } from '../proxier-contract.ts';

@@ -3,7 +3,7 @@
  * (trackers, runner, gating, metrics, wiring to informers) is tested end to end without a kernel.
  * It can be told to fail the next syncs, and what to report, to exercise retries and metrics.
  */
-import type { Log } from '../../agent/log.ts';
+import type { Log } from '../../log.ts';
 import { BaseProxier } from '../base-proxier.ts';
 import type { EndpointInfo, ServicePortInfo } from '../service-model.ts';
 import type { SyncReport, SyncState } from '../proxier-contract.ts';

@@ -20,7 +20,7 @@ import type { NodeAddressPlan } from '../../../dataplane/cluster/topology-addres
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 import { podNamespace } from '../../../dataplane/cluster/topology-names.ts';
 import type { Kernel } from '../../../dataplane/kernel/interfaces.ts';
-import { exampleLayout } from '../../../dataplane/kernel/testing/example-layout.ts';
+import { exampleLayout } from '../../../dataplane/cluster/testing/example-layout.ts';
 import { withIsolatedKernel } from '../kernel/isolated.ts';
 
 const REPO = join(import.meta.dirname, '..', '..', '..');

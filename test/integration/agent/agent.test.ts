@@ -14,27 +14,10 @@ import type { Kernel } from '../../../dataplane/kernel/interfaces.ts';
 import { titledProcesses, withAgentCluster } from './agent-cluster.ts';
 import { procStatus, workloadOf } from './container-procs.ts';
 import { httpGet, tcpEcho, udpEcho } from './probes.ts';
+import { until } from '../../helpers/until.ts';
 
 const isReady = (p: Pod | undefined) =>
   p?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
-
-type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
-
-async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs = 60_000): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v as Truthy<T>;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function pod(
   name: string,
@@ -78,10 +61,14 @@ test('agents realise pods that talk across nodes, delete gracefully and survive 
     );
     await pods.create(pod('client-1', nodes[0].name, 'kdp/pause'));
     const ready = async (name: string) =>
-      waitFor(`${name} Ready`, async () => {
-        const p = await pods.get(name, 'default');
-        return isReady(p) && p;
-      });
+      until(
+        `${name} Ready`,
+        async () => {
+          const p = await pods.get(name, 'default');
+          return isReady(p) && p;
+        },
+        { timeoutMs: 60_000, intervalMs: 50 },
+      );
     const [web1, web2, echo2] = await Promise.all(['web-1', 'web-2', 'echo-2', 'client-1'].map(ready));
     assert.equal(web1.status?.hostIP, nodes[0].underlayIp);
     assert.equal(web2.status?.hostIP, nodes[1].underlayIp);
@@ -95,13 +82,19 @@ test('agents realise pods that talk across nodes, delete gracefully and survive 
 
     // The tracked pid is the container's pid namespace's parent; the server runs inside as nobody.
     const web1Pid = await c.podPid(1, web1);
-    const server = await waitFor('web-1 server', () => workloadOf(web1Pid));
+    const server = await until('web-1 server', () => workloadOf(web1Pid), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
     const cmdline = await readFile(`/proc/${server}/cmdline`, 'utf8');
     assert.ok(cmdline.startsWith(`kdp:${c.cluster}:pod:default/web-1`), cmdline);
     assert.match((await procStatus(server)).Uid, /^65534\s+65534\s+65534\s+65534$/);
     assert.equal((await procStatus(server)).CapEff, '0000000000000000');
     // kdp/echo binds port 7 unprivileged: the pod namespace's ip_unprivileged_port_start is 0.
-    const echoServer = await waitFor('echo-2 server', async () => workloadOf(await c.podPid(2, echo2)));
+    const echoServer = await until('echo-2 server', async () => workloadOf(await c.podPid(2, echo2)), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
     assert.match((await procStatus(echoServer)).Uid, /^65534\s/);
     assert.equal((await procStatus(echoServer)).CapEff, '0000000000000000');
 
@@ -109,7 +102,10 @@ test('agents realise pods that talk across nodes, delete gracefully and survive 
     const web2Pid = await c.podPid(2, web2);
     const marked = await pods.delete('web-2', { namespace: 'default' });
     assert.ok(marked?.metadata.deletionTimestamp);
-    await waitFor('web-2 gone', async () => (await pods.tryGet('web-2', 'default')) === undefined);
+    await until('web-2 gone', async () => (await pods.tryGet('web-2', 'default')) === undefined, {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
     assert.equal(await alive(web2Pid), false);
     assert.ok(await netnsGone(kernel, c.podNs('web-2')));
     // The same name at once: same namespace and veth names, while the kernel may still be

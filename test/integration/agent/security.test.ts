@@ -17,24 +17,7 @@ import { join } from 'node:path';
 import type { Container, Pod, PodSecurityContext } from '../../../dataplane/api/types.ts';
 import { withAgentCluster } from './agent-cluster.ts';
 import { procStatus, workloadOf } from './container-procs.ts';
-
-type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
-
-async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs = 60_000): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v as Truthy<T>;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from '../../helpers/until.ts';
 
 // Each check prints `name=yes|no`; the last line says the probe is done.
 const PROBE = [
@@ -113,10 +96,14 @@ test('containers run unprivileged and isolated unless their securityContext asks
     ]);
     const uid = (name: string) => created.find((p) => p.metadata.name === name)!.metadata.uid!;
     const report = (name: string) =>
-      waitFor(`${name}'s report`, async () => {
-        const log = await readFile(join(c.stateDir(1), 'pods', uid(name), 'main.log'), 'utf8');
-        return log.includes('done') && parse(log);
-      });
+      until(
+        `${name}'s report`,
+        async () => {
+          const log = await readFile(join(c.stateDir(1), 'pods', uid(name), 'main.log'), 'utf8');
+          return log.includes('done') && parse(log);
+        },
+        { timeoutMs: 60_000, intervalMs: 50 },
+      );
 
     const plain = await report('plain');
     t.diagnostic(`default container: ${JSON.stringify(plain)}`);
@@ -160,27 +147,37 @@ test('containers run unprivileged and isolated unless their securityContext asks
     assert.equal(privileged.NoNewPrivs, '0');
     assert.equal(privileged.read_shadow, 'yes');
 
-    const refused = await waitFor('nonroot refused', async () => {
-      const p = await pods.get('nonroot', 'default');
-      const s = (
-        p.status?.containerStatuses as { state?: { waiting?: { reason: string; message?: string } } }[]
-      )?.[0];
-      return s?.state?.waiting?.reason === 'CreateContainerConfigError' && s.state.waiting;
-    });
+    const refused = await until(
+      'nonroot refused',
+      async () => {
+        const p = await pods.get('nonroot', 'default');
+        const s = (
+          p.status?.containerStatuses as { state?: { waiting?: { reason: string; message?: string } } }[]
+        )?.[0];
+        return s?.state?.waiting?.reason === 'CreateContainerConfigError' && s.state.waiting;
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
     assert.match(refused.message ?? '', /runAsUser breaks non-root policy .*container: main/);
     assert.equal(existsSync(join(c.stateDir(1), 'pods', uid('nonroot'), 'main.log')), false, 'it never ran');
 
     // The probe ends in `sleep`: the delete is done long before the 600 s grace period only if
     // the group's SIGTERM reached it (a namespace's pid 1 ignores signals it has no handler for).
     await pods.delete('plain', { namespace: 'default' });
-    await waitFor('plain deleted', async () => (await pods.tryGet('plain', 'default')) === undefined, 60_000);
+    await until('plain deleted', async () => (await pods.tryGet('plain', 'default')) === undefined, {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
     assert.equal(existsSync(home), false, 'the container directory goes with the pod');
     // Mount namespaces made while other pods' namespace files existed hold none of them: a copy
     // would keep a deleted pod's network namespace (and veth) alive as long as the container runs.
     const userCapPid = Number(
       (await readFile(join(c.stateDir(1), 'pods', uid('user-cap'), 'main.pid'), 'utf8')).trim(),
     );
-    const userCapWorkload = await waitFor('user-cap workload', () => workloadOf(userCapPid));
+    const userCapWorkload = await until('user-cap workload', () => workloadOf(userCapPid), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
     const mounts = await readFile(`/proc/${userCapWorkload}/mountinfo`, 'utf8');
     assert.ok(mounts.includes(' - tmpfs kdp-tmp '), 'this is the container mount namespace');
     assert.deepEqual(
@@ -189,10 +186,9 @@ test('containers run unprivileged and isolated unless their securityContext asks
     );
     for (const name of ['user-cap', 'privileged', 'nonroot', 'readonly'])
       await pods.delete(name, { namespace: 'default' });
-    await waitFor(
-      'all deleted',
-      async () => (await pods.list({ namespace: 'default' })).items.length === 0,
-      60_000,
-    );
+    await until('all deleted', async () => (await pods.list({ namespace: 'default' })).items.length === 0, {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
   });
 });

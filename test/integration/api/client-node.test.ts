@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ApiServer } from '../../../dataplane/api/apiserver.ts';
+import { until } from '../../helpers/until.ts';
 
 let server: ApiServer;
 let dir: string;
@@ -32,15 +33,6 @@ const service = (name: string, labels: Record<string, string> = {}): k8s.V1Servi
   metadata: { name, labels },
   spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
 });
-
-/** Polls `cond` every 20 ms, failing after `ms` (a bound, not a timing assertion). */
-async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('CoreV1Api lists, creates, replaces and deletes; a 404 is an ApiException', async () => {
   const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -84,13 +76,13 @@ test('makeInformer sees add, update and delete', async () => {
   await informer.start();
   try {
     await core.createNamespacedService({ namespace: 'default', body: service('w', { app: 'watched' }) });
-    await waitFor(() => seen.includes('add w'), 'the add');
+    await until('the add', () => seen.includes('add w'));
     const cur = await core.readNamespacedService({ name: 'w', namespace: 'default' });
     cur.metadata!.labels = { ...cur.metadata!.labels, step: 'two' };
     await core.replaceNamespacedService({ name: 'w', namespace: 'default', body: cur });
-    await waitFor(() => seen.includes('update w two'), 'the update');
+    await until('the update', () => seen.includes('update w two'));
     await core.deleteNamespacedService({ name: 'w', namespace: 'default' });
-    await waitFor(() => seen.includes('delete w'), 'the delete');
+    await until('the delete', () => seen.includes('delete w'));
     assert.deepEqual(seen, ['add w', 'update w two', 'delete w']);
     assert.equal(informer.list('default').length, 0);
     assert.deepEqual(errors, []);

@@ -76,12 +76,3 @@ export class KubectlHarness {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
-
-/** Polls `cond` every 20 ms, failing after `ms` (a bound, not a timing assertion). */
-export async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -4,7 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { KubectlHarness, noKubectl, waitFor } from './kubectl-harness.ts';
+import { KubectlHarness, noKubectl } from './kubectl-harness.ts';
+import { until } from '../../helpers/until.ts';
 
 const MANIFEST = `
 apiVersion: v1
@@ -238,14 +239,13 @@ test('scale deployment changes spec.replicas', { skip }, async () => {
 test('get -w prints a change made after it started', { skip }, async () => {
   const w = k.follow(['get', 'svc', '-n', 'shop', '-w']);
   try {
-    await waitFor(() => /^web\s/m.test(w.output()), 'the initial list');
+    await until('the initial list', () => /^web\s/m.test(w.output()));
     await k.ok(
       ['apply', '-f', '-'],
       'apiVersion: v1\nkind: Service\nmetadata:\n  name: late\n  namespace: shop\nspec:\n  ports:\n  - port: 53\n    protocol: UDP\n',
     );
-    await waitFor(
-      () => /^late\s+ClusterIP\s+10\.96\.\S+\s+<none>\s+53\/UDP/m.test(w.output()),
-      'the new service in the watch output',
+    await until('the new service in the watch output', () =>
+      /^late\s+ClusterIP\s+10\.96\.\S+\s+<none>\s+53\/UDP/m.test(w.output()),
     );
     assert.equal((w.output().match(/^NAME\s/gm) ?? []).length, 1, 'one header only');
   } finally {

@@ -22,6 +22,7 @@ import {
   stateDir,
 } from '../../../dataplane/cluster/topology-names.ts';
 import { kdp, leftovers, uniqueCluster, withRootUnchanged } from './helpers.ts';
+import { until } from '../../helpers/until.ts';
 
 const children: ChildProcess[] = [];
 
@@ -40,11 +41,7 @@ const titled = (title: string) => [
 
 async function waitForTitle(pid: number, title: string) {
   const { processTitle } = await import('../../../dataplane/cluster/cleanup-processes.ts');
-  const deadline = Date.now() + 10_000;
-  while (processTitle(pid) !== title) {
-    assert.ok(Date.now() < deadline, `process ${pid} never took the title ${title}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await until(`process ${pid} to take the title ${title}`, () => processTitle(pid) === title);
 }
 
 test('kdp cleanup removes a killed cluster by name and nothing else', async (t) => {

@@ -14,14 +14,7 @@ import { Cluster } from '../../../dataplane/cluster/cluster.ts';
 import { cidrContains } from '../../../dataplane/kernel/cidr.ts';
 import { netnsPath } from '../../../dataplane/kernel/names.ts';
 import { httpFrom, uniqueCluster, withRootUnchanged } from './helpers.ts';
-
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from '../../helpers/until.ts';
 
 test('a 2 x 2 cluster: pod to pod, delete and add, agent restart, nothing left', async (t) => {
   const cluster = uniqueCluster();

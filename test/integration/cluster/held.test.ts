@@ -22,25 +22,15 @@ import {
   metric,
   nodeMetrics,
   nodeRules,
+  proxySynced,
   requests,
   streamRequests,
-  until,
 } from '../proxy/helpers.ts';
 import { uniqueCluster, withRootUnchanged } from './helpers.ts';
+import { until } from '../../helpers/until.ts';
 
 const HTTP = [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' as const }];
 const HOSTILE = '" -j ACCEPT\n-A INPUT -j ACCEPT\nCOMMIT\n# \\';
-
-/** The proxy of `netns` has synced everything it was told. */
-async function quiet(netns: string): Promise<boolean> {
-  const m = await nodeMetrics(netns);
-  const pending =
-    (metric(m, 'kubeproxy_sync_proxy_rules_endpoint_changes_pending') ?? 1) +
-    (metric(m, 'kubeproxy_sync_proxy_rules_service_changes_pending') ?? 1);
-  const synced = metric(m, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') ?? 0;
-  const queued = metric(m, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds') ?? Infinity;
-  return pending === 0 && synced >= queued;
-}
 
 const builtinLines = (saved: string) =>
   saved.split('\n').filter((l) => /^-A [A-Z]+ /.test(l) && !l.startsWith('-A KUBE-'));
@@ -68,13 +58,15 @@ test('what held: agent kill -9, rule injection, pod reach, file modes', async (t
     await t.test(
       'agent kill -9: restarted by its supervisor with identical rules, N/N answered',
       async () => {
-        await until('node-1 to have synced', () => quiet(node1.netns));
+        await until('node-1 to have synced', () => proxySynced(node1.netns), { intervalMs: 50 });
         const before = await nodeRules(node1.netns);
         await using stream = streamRequests(client, 'http', {
           ...{ dir, name: 'kill9', ip, port: 80 },
           ...{ intervalMs: 20, waitFirstMs: 15_000 },
         });
-        await until('the client to be answered', () => stream.soFar().length >= 5 || undefined);
+        await until('the client to be answered', () => stream.soFar().length >= 5 || undefined, {
+          intervalMs: 50,
+        });
         const old = c.agent('node-1');
         const killedAt = Date.now();
         process.kill(old.pid!, 'SIGKILL');
@@ -87,6 +79,7 @@ test('what held: agent kill -9, rule injection, pod reach, file modes', async (t
             const at = metric(m, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') ?? 0;
             return at * 1000 > killedAt ? { ...a, syncedAt: Date.now() } : undefined;
           },
+          { intervalMs: 50 },
         );
         assert.equal(restarted.restarts, old.restarts + 1);
         assert.equal(
@@ -97,6 +90,7 @@ test('what held: agent kill -9, rule injection, pod reach, file modes', async (t
         await until(
           '50 more answers',
           () => stream.soFar().filter((a) => a.t > killedAt).length >= 50 || undefined,
+          { intervalMs: 50 },
         );
         const answers = await stream.stop();
         t.diagnostic(
@@ -109,7 +103,7 @@ test('what held: agent kill -9, rule injection, pod reach, file modes', async (t
     await t.test(
       'rule injection through annotations, port names and slice fields injects nothing',
       async () => {
-        await until('node-1 to have synced', () => quiet(node1.netns));
+        await until('node-1 to have synced', () => proxySynced(node1.netns), { intervalMs: 50 });
         const before = await nodeRules(node1.netns);
         let refused = 0;
         const attempt = async (create: () => Promise<unknown>) => {
@@ -143,7 +137,7 @@ test('what held: agent kill -9, rule injection, pod reach, file modes', async (t
             ports: [{ name: `http${HOSTILE}`, protocol: 'TCP', port: 8080 }],
           }),
         );
-        await until('node-1 to have synced them', () => quiet(node1.netns));
+        await until('node-1 to have synced them', () => proxySynced(node1.netns), { intervalMs: 50 });
         const after = await nodeRules(node1.netns);
         t.diagnostic(`3 hostile objects, ${refused} refused by the apiserver`);
         assert.deepEqual(builtinLines(after), builtinLines(before), 'no built-in chain changed');

@@ -16,6 +16,7 @@ import { createIproute2Kernel } from '../../../dataplane/kernel/iproute2/kernel.
 import { macFromIpv4 } from '../../../dataplane/kernel/mac.ts';
 import { UNDERLAY_MAC_ANNOTATION } from '../../../dataplane/overlay/backend.ts';
 import { httpFrom, uniqueCluster, withRootUnchanged } from './helpers.ts';
+import { until } from '../../helpers/until.ts';
 
 test('pods and nodes reach each other through permanent neighbour entries', async (t) => {
   const cluster = uniqueCluster();
@@ -48,11 +49,14 @@ test('pods and nodes reach each other through permanent neighbour entries', asyn
     }
     // host-gw programs the peer's entry once the peer's agent has published its MAC.
     const peerEntry = `${n2.underlayIp} ${macFromIpv4(n2.underlayIp)} permanent`;
-    const deadline = Date.now() + 10_000;
-    while (!(await entries(n1.netns, 'eth0')).includes(peerEntry)) {
-      assert.ok(Date.now() < deadline, `node-1 has no entry ${peerEntry}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(
+      `node-1 to have the entry ${peerEntry}`,
+      async () => (await entries(n1.netns, 'eth0')).includes(peerEntry),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      },
+    );
 
     // Across nodes, both ways: every hop is a permanent entry, so no ARP entry appears.
     assert.equal(await httpFrom(c, 'pod-1-1', ip.get('pod-2-1')!), 'pod-2-1');

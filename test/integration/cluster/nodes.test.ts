@@ -18,14 +18,7 @@ import { clusterPrefix, fabricNamespace } from '../../../dataplane/cluster/topol
 import { createIproute2Kernel } from '../../../dataplane/kernel/iproute2/kernel.ts';
 import { macFromIpv4 } from '../../../dataplane/kernel/mac.ts';
 import { httpFrom, uniqueCluster, withRootUnchanged } from './helpers.ts';
-
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from '../../helpers/until.ts';
 
 const titles = () =>
   readdirSync('/proc')
@@ -55,6 +48,7 @@ test('a node joins, serves a pod across nodes, and leaves without a trace', asyn
       await until(
         `${n.name} to route to node-3`,
         async () => (await toPeer(n.netns, n3)).join() === want.join(),
+        { intervalMs: 50 },
       );
     }
     const pod = await c.addPod('on-3', { node: 'node-3' });
@@ -66,7 +60,9 @@ test('a node joins, serves a pod across nodes, and leaves without a trace', asyn
     await c.removeNode('node-3');
     assert.equal(await c.client.resource<Pod>('pods').tryGet('on-3', 'default'), undefined);
     for (const n of [n1, n2]) {
-      await until(`${n.name} to forget node-3`, async () => (await toPeer(n.netns, n3)).length === 0);
+      await until(`${n.name} to forget node-3`, async () => (await toPeer(n.netns, n3)).length === 0, {
+        intervalMs: 50,
+      });
     }
     const namespaces = await kernel.netns.list(kernel.prefix);
     assert.ok(!namespaces.includes(n3.netns) && !namespaces.includes(podNetns), namespaces.join(' '));

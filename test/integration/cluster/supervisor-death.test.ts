@@ -11,8 +11,9 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { processTitle } from '../../../dataplane/cluster/cleanup-processes.ts';
 import { podNamespace } from '../../../dataplane/cluster/topology-names.ts';
-import { errorsOf, inNamespace, requests, until } from '../proxy/helpers.ts';
+import { errorsOf, inNamespace, requests } from '../proxy/helpers.ts';
 import { WEB_MANIFEST, assertNothingLeft, kdp, uniqueCluster, withRootUnchanged } from './helpers.ts';
+import { until } from '../../helpers/until.ts';
 
 const N = 200;
 
@@ -49,7 +50,7 @@ test('supervisor kill -9: agents exit, the data plane keeps forwarding, kdp down
     const agentsGoneAfter = await until(
       'the agents to notice and exit',
       () => (titled(cluster, 'agent').length === 0 ? Date.now() : undefined),
-      15_000,
+      { timeoutMs: 15_000, intervalMs: 50 },
     );
     const after = await ask();
     const answered = after.filter((a) => a.body).length;

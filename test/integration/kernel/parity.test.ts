@@ -11,7 +11,7 @@ import { isKdpError } from '../../../dataplane/errors.ts';
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 import type { Kernel } from '../../../dataplane/kernel/interfaces.ts';
 import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
-import { exampleLayout } from '../../../dataplane/kernel/testing/example-layout.ts';
+import { exampleLayout } from '../../../dataplane/cluster/testing/example-layout.ts';
 import { withIsolatedKernel } from './isolated.ts';
 
 type Step = (k: Kernel, a: string, b: string) => Promise<unknown>;

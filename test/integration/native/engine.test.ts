@@ -15,7 +15,6 @@ import {
   createNamespaces,
   NS_A,
   NS_B,
-  pollUntil,
   removeNamespaces,
   sendSpoofed,
   startEngine,
@@ -24,6 +23,7 @@ import {
   type EngineChild,
   type EngineSide,
 } from './pair.ts';
+import { until } from '../../helpers/until.ts';
 
 const isRoot = process.getuid?.() === 0;
 let rootBefore: RootSnapshot;
@@ -131,10 +131,10 @@ test(
 
       const spoofBefore = (await b.counters()).drops['unknown-peer'];
       await sendSpoofed();
-      const spoofAfter = await pollUntil(
-        () => b.counters(),
-        (c) => c.drops['unknown-peer'] > spoofBefore,
-      );
+      const spoofAfter = await until('the spoofed datagram to be counted', async () => {
+        const c = await b.counters();
+        return c.drops['unknown-peer'] > spoofBefore && c;
+      });
       assert.equal(
         spoofAfter.drops['unknown-peer'],
         spoofBefore + 1,
@@ -207,10 +207,13 @@ test(
         procs.push(
           spawn('ip', ['netns', 'exec', NS_A, 'iperf3', '-c', '10.244.2.1', '-B', '10.244.1.1', '-t', '20']),
         );
-        const moving = await pollUntil(
-          () => a.counters(),
-          (c) => c.udpTxBytes > 10 << 20,
-          15_000,
+        const moving = await until(
+          'traffic to flow',
+          async () => {
+            const c = await a.counters();
+            return c.udpTxBytes > 10 << 20 && c;
+          },
+          { timeoutMs: 15_000, intervalMs: 50 },
         );
         assert.ok(moving.udpTxBytes > 10 << 20, 'traffic is flowing before the close');
         // withPair now closes both engines mid-transfer and checks fds, threads and the TUN.

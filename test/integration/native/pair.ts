@@ -186,21 +186,6 @@ export async function startEngine(
   }
 }
 
-/** Polls `probe` until `ok` holds, at most `timeoutMs`; returns the last value either way. */
-export async function pollUntil<T>(
-  probe: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let v = await probe();
-  while (!ok(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    v = await probe();
-  }
-  return v;
-}
-
 /**
  * Sends `megabytes` of deterministic data over TCP from 10.244.1.1 (ns a) to 10.244.2.1:5001
  * (ns b); returns the SHA-256 and byte count each side saw.

@@ -23,6 +23,7 @@ import { createIproute2Kernel } from '../../../dataplane/kernel/iproute2/kernel.
 import { overlayBackendNames } from '../../../dataplane/overlay/backends/registry.ts';
 import { flannelBackendType, LEASE_ANNOTATIONS } from '../../../dataplane/overlay/leases.ts';
 import { uniqueCluster, withRootUnchanged } from '../cluster/helpers.ts';
+import { until } from '../../helpers/until.ts';
 
 const CASES: { overlay: OverlayBackend; engine?: string }[] = [
   { overlay: 'host-gw' },
@@ -74,14 +75,6 @@ const t = setInterval(() => {
 
 /** Backends whose per-peer state is kernel routes in the node namespace (udp keeps it in its engine). */
 const ROUTED: readonly string[] = ['host-gw', 'vxlan'];
-
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 for (const { overlay, engine } of CASES) {
   const label = engine ? `${overlay} (${engine} engine)` : overlay;
@@ -143,7 +136,9 @@ for (const { overlay, engine } of CASES) {
       const steady = async (phase: string, body: () => Promise<void>) => {
         const stop = join(dir, phase);
         const traffic = ok('echo-1', [process.execPath, '-e', UDP_STEADY, ip2, stop]);
-        await until(`${phase}: traffic to flow`, async () => existsSync(`${stop}.started`));
+        await until(`${phase}: traffic to flow`, async () => existsSync(`${stop}.started`), {
+          intervalMs: 100,
+        });
         await body();
         await writeFile(stop, '');
         const { sent, got } = JSON.parse(await traffic) as { sent: number; got: number };
@@ -153,14 +148,19 @@ for (const { overlay, engine } of CASES) {
         (await kernel.routes.list(c.nodes[0].netns)).some((r) => r.dst === cidr);
       await steady('membership', async () => {
         const n4 = await c.addNode();
-        if (ROUTED.includes(overlay)) await until(`node-1 to route to ${n4.name}`, () => routeTo(n4.podCidr));
+        if (ROUTED.includes(overlay))
+          await until(`node-1 to route to ${n4.name}`, () => routeTo(n4.podCidr), { intervalMs: 100 });
         const p4 = await c.addPod('echo-4', { node: n4.name, image: 'kdp/echo' });
         const ping4 = ['ping', '-c', '1', '-W', '1', p4.status!.podIP!];
-        await until('echo-1 to reach echo-4', async () => (await run('echo-1', ping4)).code === 0);
+        await until('echo-1 to reach echo-4', async () => (await run('echo-1', ping4)).code === 0, {
+          intervalMs: 100,
+        });
         const n3 = c.nodes.find((n) => n.name === 'node-3')!;
         await c.removeNode('node-3');
         if (ROUTED.includes(overlay))
-          await until('node-1 to drop its route to node-3', async () => !(await routeTo(n3.podCidr)));
+          await until('node-1 to drop its route to node-3', async () => !(await routeTo(n3.podCidr)), {
+            intervalMs: 100,
+          });
       });
       // Kernel backends' state outlives the agent: traffic never stops. A userspace engine's TUN
       // goes with its process, as flannel's does: traffic resumes once the agent is back.
@@ -168,16 +168,23 @@ for (const { overlay, engine } of CASES) {
         const before = c.agent('node-2');
         assert.equal(before.state, 'running', JSON.stringify(before));
         process.kill(before.pid!, 'SIGKILL');
-        await until('node-2 agent restarted', async () => {
-          const a = c.agent('node-2');
-          return a.state === 'running' && a.restarts > before.restarts;
-        });
+        await until(
+          'node-2 agent restarted',
+          async () => {
+            const a = c.agent('node-2');
+            return a.state === 'running' && a.restarts > before.restarts;
+          },
+          { intervalMs: 100 },
+        );
       };
       if (ROUTED.includes(overlay)) await steady('agent restart', restart);
       else {
         await restart();
         const udp = [process.execPath, '-e', UDP_CHECK, ip2];
-        await until('traffic to resume', async () => (await run('echo-1', udp)).code === 0, 30_000);
+        await until('traffic to resume', async () => (await run('echo-1', udp)).code === 0, {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+        });
       }
       await rm(dir, { recursive: true, force: true });
       const again = JSON.parse(await ok('echo-2', [process.execPath, '-e', TCP_CHECK, ip1, String(1 << 20)]));

@@ -18,6 +18,7 @@ import { loadNativeAddon } from '../../../dataplane/native/addon.ts';
 import { httpFrom, uniqueCluster, withRootUnchanged } from '../cluster/helpers.ts';
 import { withIsolatedKernel } from '../kernel/isolated.ts';
 import { buildPacket, icmpPayload } from '../../unit/overlay/udp/packets.ts';
+import { until } from '../../helpers/until.ts';
 
 const run = promisify(execFile);
 
@@ -46,16 +47,6 @@ async function counters(netns: string): Promise<Record<string, number>> {
 
 const delta = (before: Record<string, number>, after: Record<string, number>, key: string) =>
   (after[key] ?? 0) - (before[key] ?? 0);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Sends `count` copies of a datagram from inside `netns`. */
 const SEND_DATAGRAMS = `
@@ -154,10 +145,14 @@ async function udpOverlay(t: TestContext, overlay: 'udp' | 'udp-ts') {
         '3',
       ]);
       assert.equal(r.code, 0, r.stderr);
-      const after = await until('the spoofed datagrams to be counted', async () => {
-        const now = await counters(node2!.netns);
-        return delta(before, now, 'drops.unknown-peer') >= 3 ? now : undefined;
-      });
+      const after = await until(
+        'the spoofed datagrams to be counted',
+        async () => {
+          const now = await counters(node2!.netns);
+          return delta(before, now, 'drops.unknown-peer') >= 3 ? now : undefined;
+        },
+        { intervalMs: 100 },
+      );
       assert.equal(delta(before, after, 'drops.unknown-peer'), 3);
       assert.equal(delta(before, after, 'packets.tun_tx'), 0, 'nothing of it reached the TUN');
     });
@@ -165,12 +160,18 @@ async function udpOverlay(t: TestContext, overlay: 'udp' | 'udp-ts') {
     await t.test('an agent killed with SIGKILL comes back and traffic through its node resumes', async () => {
       const before = c.agent('node-1');
       process.kill(before.pid!, 'SIGKILL');
-      await until('the agent of node-1 to be back', async () => {
-        const a = c.agent('node-1');
-        return a.restarts === before.restarts + 1 && a.state === 'running' ? a : undefined;
-      });
+      await until(
+        'the agent of node-1 to be back',
+        async () => {
+          const a = c.agent('node-1');
+          return a.restarts === before.restarts + 1 && a.state === 'running' ? a : undefined;
+        },
+        { intervalMs: 100 },
+      );
       assert.equal(
-        await until('pod-1-1 to answer', () => httpFrom(c, 'pod-2-1', ip.get('pod-1-1')!)),
+        await until('pod-1-1 to answer', () => httpFrom(c, 'pod-2-1', ip.get('pod-1-1')!), {
+          intervalMs: 100,
+        }),
         'pod-1-1',
       );
       assert.equal(await httpFrom(c, 'pod-1-1', ip.get('pod-3-1')!), 'pod-3-1');

@@ -254,21 +254,6 @@ export function errorsOf(answers: readonly Answer[]): string[] {
   return answers.filter((a) => a.error).map((a) => a.error!);
 }
 
-/** Polls `cond` every 50 ms until it holds; fails after `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  cond: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v !== undefined && v !== false) return v;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** iptables-save of a node's namespace (nft tools by default), without counters or comments. */
 export async function nodeRules(netns: string, backend: 'nft' | 'legacy' = 'nft'): Promise<string> {
   const r = await runIn(netnsPath(netns), [`iptables-${backend}-save`], { timeoutMs: 30_000 });
@@ -297,4 +282,15 @@ export async function nodeMetrics(netns: string): Promise<string> {
 export function metric(text: string, name: string, labels = ''): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
   return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
+/** The proxy of `netns` has synced everything it was told (its pending-change gauges are 0). */
+export async function proxySynced(netns: string): Promise<boolean> {
+  const m = await nodeMetrics(netns);
+  const pending =
+    (metric(m, 'kubeproxy_sync_proxy_rules_endpoint_changes_pending') ?? 1) +
+    (metric(m, 'kubeproxy_sync_proxy_rules_service_changes_pending') ?? 1);
+  const synced = metric(m, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') ?? 0;
+  const queued = metric(m, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds') ?? Infinity;
+  return pending === 0 && synced >= queued;
 }

@@ -31,23 +31,13 @@ import {
   metric,
   nodeMetrics,
   nodeRules,
+  proxySynced,
   requests,
   streamRequests,
-  until,
 } from './helpers.ts';
+import { until } from '../../helpers/until.ts';
 
 const HTTP = [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' as const }];
-
-/** The proxy of `netns` has synced everything it was told. */
-async function quiet(netns: string): Promise<boolean> {
-  const m = await nodeMetrics(netns);
-  const pending =
-    (metric(m, 'kubeproxy_sync_proxy_rules_endpoint_changes_pending') ?? 1) +
-    (metric(m, 'kubeproxy_sync_proxy_rules_service_changes_pending') ?? 1);
-  const synced = metric(m, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') ?? 0;
-  const queued = metric(m, 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds') ?? Infinity;
-  return pending === 0 && synced >= queued;
-}
 
 test('iptables mode: scale down, stale UDP conntrack, agent restart', async (t) => {
   const cluster = uniqueCluster();
@@ -69,20 +59,34 @@ test('iptables mode: scale down, stale UDP conntrack, agent restart', async (t) 
         ...{ dir, name: 'scale', ip: svc.spec.clusterIP!, port: 80 },
         ...{ intervalMs: 20, waitFirstMs: 15_000 },
       });
-      await until('all 4 backends to answer', () => backendsOf(stream.soFar()).size === 4 || undefined);
+      await until('all 4 backends to answer', () => backendsOf(stream.soFar()).size === 4 || undefined, {
+        intervalMs: 50,
+      });
       await c.scale('drain', 2, { wait: false });
-      const removed = await until('2 pods to be terminating', async () => {
-        const pods = await c.pods({ labelSelector: 'app=drain' });
-        const going = pods.filter((p) => p.metadata.deletionTimestamp);
-        return going.length === 2 ? going : undefined;
-      });
+      const removed = await until(
+        '2 pods to be terminating',
+        async () => {
+          const pods = await c.pods({ labelSelector: 'app=drain' });
+          const going = pods.filter((p) => p.metadata.deletionTimestamp);
+          return going.length === 2 ? going : undefined;
+        },
+        { intervalMs: 50 },
+      );
       const removedIps = removed.map((p) => p.status!.podIP!);
-      const movedAt = await until('node-1 to stop sending new connections to them', async () => {
-        const rules = await nodeRules(node1.netns);
-        return removedIps.every((ip) => !rules.includes(`--to-destination ${ip}:`)) ? Date.now() : undefined;
-      });
+      const movedAt = await until(
+        'node-1 to stop sending new connections to them',
+        async () => {
+          const rules = await nodeRules(node1.netns);
+          return removedIps.every((ip) => !rules.includes(`--to-destination ${ip}:`))
+            ? Date.now()
+            : undefined;
+        },
+        { intervalMs: 50 },
+      );
       const names = removed.map((p) => p.metadata.name!);
-      await until('20 answers after that', () => stream.soFar().filter((a) => a.t > movedAt).length >= 20);
+      await until('20 answers after that', () => stream.soFar().filter((a) => a.t > movedAt).length >= 20, {
+        intervalMs: 50,
+      });
       const answers = await stream.stop();
       assert.deepEqual(errorsOf(answers), [], 'no request failed');
       const after = backendsOf(answers.filter((a) => a.t > movedAt));
@@ -109,18 +113,26 @@ test('iptables mode: scale down, stale UDP conntrack, agent restart', async (t) 
         ...{ dir, name: 'udp', ip: svc.spec.clusterIP!, port: 90, sourcePort: 40_000 },
         ...{ intervalMs: 100, timeoutMs: 300, waitFirstMs: 15_000 },
       });
-      const first = await until('5 UDP answers', () => {
-        const got = stream.soFar().filter((a) => a.body);
-        return got.length >= 5 ? got : undefined;
-      });
+      const first = await until(
+        '5 UDP answers',
+        () => {
+          const got = stream.soFar().filter((a) => a.body);
+          return got.length >= 5 ? got : undefined;
+        },
+        { intervalMs: 50 },
+      );
       assert.equal(backendsOf(first).size, 1, 'conntrack keeps the flow on one backend');
       const gone = [...backendsOf(first).keys()][0];
       const other = gone === 'udp-a' ? 'udp-b' : 'udp-a';
       const goneIp = await ipOf(gone);
       await c.deletePod(gone, { wait: false });
-      const movedAt = await until(`the flow to reach ${other}`, () => {
-        return stream.soFar().find((a) => a.body?.startsWith(`${other} `))?.t;
-      });
+      const movedAt = await until(
+        `the flow to reach ${other}`,
+        () => {
+          return stream.soFar().find((a) => a.body?.startsWith(`${other} `))?.t;
+        },
+        { intervalMs: 50 },
+      );
       const later = (await stream.stop()).filter((a) => a.t >= movedAt && a.body);
       assert.deepEqual([...backendsOf(later).keys()], [other], 'it stays on the live backend');
       const left = await runIn(netnsPath(node1.netns), ['conntrack', '-L', '-p', 'udp', '--dst-nat', goneIp]);
@@ -128,7 +140,7 @@ test('iptables mode: scale down, stale UDP conntrack, agent restart', async (t) 
     });
 
     await t.test('an agent restart keeps the rules and reprograms exactly them', async () => {
-      await until('node-1 to have synced every change', () => quiet(node1.netns));
+      await until('node-1 to have synced every change', () => proxySynced(node1.netns), { intervalMs: 50 });
       const before = await nodeRules(node1.netns);
       assert.match(before, /^:KUBE-SVC-/m);
       const svc = await c.client.resource<Service>('services').get('drain', 'default');
@@ -136,24 +148,29 @@ test('iptables mode: scale down, stale UDP conntrack, agent restart', async (t) 
         ...{ dir, name: 'restart', ip: svc.spec.clusterIP!, port: 80 },
         ...{ intervalMs: 20, waitFirstMs: 15_000 },
       });
-      await until('the client to be answered', () => stream.soFar().length >= 5 || undefined);
+      await until('the client to be answered', () => stream.soFar().length >= 5 || undefined, {
+        intervalMs: 50,
+      });
       const old = c.agent('node-1');
       const killedAt = Date.now();
       process.kill(old.pid!, 'SIGTERM');
-      await until(
-        'the agent to have exited',
-        () => c.agent('node-1').state !== 'running' || undefined,
-        10_000,
-      );
-      assert.equal(await nodeRules(node1.netns), before, 'a stopped agent leaves its rules');
-      await until('the new agent to have run a full sync', async () => {
-        const a = c.agent('node-1');
-        if (a.state !== 'running' || a.pid === old.pid) return undefined;
-        const m = await nodeMetrics(node1.netns).catch(() => '');
-        const full = metric(m, 'kubeproxy_sync_full_proxy_rules_duration_seconds_count') ?? 0;
-        const at = metric(m, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') ?? 0;
-        return full >= 1 && at * 1000 > killedAt ? true : undefined;
+      await until('the agent to have exited', () => c.agent('node-1').state !== 'running' || undefined, {
+        timeoutMs: 10_000,
+        intervalMs: 50,
       });
+      assert.equal(await nodeRules(node1.netns), before, 'a stopped agent leaves its rules');
+      await until(
+        'the new agent to have run a full sync',
+        async () => {
+          const a = c.agent('node-1');
+          if (a.state !== 'running' || a.pid === old.pid) return undefined;
+          const m = await nodeMetrics(node1.netns).catch(() => '');
+          const full = metric(m, 'kubeproxy_sync_full_proxy_rules_duration_seconds_count') ?? 0;
+          const at = metric(m, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') ?? 0;
+          return full >= 1 && at * 1000 > killedAt ? true : undefined;
+        },
+        { intervalMs: 50 },
+      );
       assert.equal(await nodeRules(node1.netns), before, 'the same rules after the first full sync');
       assert.deepEqual(errorsOf(await stream.stop()), [], 'traffic flowed throughout');
     });

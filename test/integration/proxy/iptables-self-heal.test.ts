@@ -29,9 +29,9 @@ import {
   nodeMetrics,
   nodeRules,
   streamRequests,
-  until,
   type Answer,
 } from './helpers.ts';
+import { until } from '../../helpers/until.ts';
 
 const HTTP = [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' as const }];
 /** Failed requests from `from` on, and when the unbroken run of answers after them began. */
@@ -84,7 +84,9 @@ for (const backend of ['nft', 'legacy'] as const) {
         ...{ dir, name: backend, ip: svc.spec.clusterIP!, port: 80 },
         ...{ intervalMs: 20, timeoutMs: 200, waitFirstMs: 15_000, maxMs: 180_000 },
       });
-      await until('10 answers', () => stream.soFar().filter((a) => a.body).length >= 10 || undefined);
+      await until('10 answers', () => stream.soFar().filter((a) => a.body).length >= 10 || undefined, {
+        intervalMs: 50,
+      });
       const before = await nodeRules(netns, backend);
       assert.match(before, /^-A PREROUTING .*-j KUBE-SERVICES$/m, `${backend} holds the rules`);
       // Full syncs the periodic check forced.
@@ -103,15 +105,19 @@ for (const backend of ['nft', 'legacy'] as const) {
         await until(
           `the proxy to repair: ${damage.name}`,
           async () => (await nodeRules(netns, backend)) === before || undefined,
-          10_000,
+          { timeoutMs: 10_000, intervalMs: 50 },
         );
-        await until(`30 answers after the repair of: ${damage.name}`, () => {
-          const r = recovery(stream.soFar(), damagedAt);
-          return r.recoveredAt !== undefined &&
-            stream.soFar().filter((a) => a.t > r.recoveredAt! && a.body).length >= 30
-            ? true
-            : undefined;
-        });
+        await until(
+          `30 answers after the repair of: ${damage.name}`,
+          () => {
+            const r = recovery(stream.soFar(), damagedAt);
+            return r.recoveredAt !== undefined &&
+              stream.soFar().filter((a) => a.t > r.recoveredAt! && a.body).length >= 30
+              ? true
+              : undefined;
+          },
+          { intervalMs: 50 },
+        );
         assert.equal(await repairs(), n + 1, `one forced full sync per damage (${damage.name})`);
       }
       const answers = await stream.stop();

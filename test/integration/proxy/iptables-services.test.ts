@@ -13,16 +13,8 @@ import { test } from 'node:test';
 import type { Pod, Service } from '../../../dataplane/api/types.ts';
 import { Cluster } from '../../../dataplane/cluster/cluster.ts';
 import { uniqueCluster, withRootUnchanged } from '../cluster/helpers.ts';
-import {
-  addBackends,
-  backendsOf,
-  createService,
-  errorsOf,
-  inNamespace,
-  inPod,
-  requests,
-  until,
-} from './helpers.ts';
+import { addBackends, backendsOf, createService, errorsOf, inNamespace, inPod, requests } from './helpers.ts';
+import { until } from '../../helpers/until.ts';
 
 const WEB = ['web-1a', 'web-1b', 'web-2a', 'web-2b'];
 const HTTP = [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' as const }];
@@ -88,14 +80,18 @@ test('iptables mode: ClusterIP, NodePort, affinity, no endpoints, hairpin', asyn
           { namespace: 'default', type: 'merge' },
         );
       // Once node-2 has the Local rules, 20 connections in a row keep the source and stay local.
-      const local = await until('node-2 to serve its NodePort with the Local policy', async () => {
-        const batch = await requests(inNamespace(outside.netns), 'http', {
-          ip: node2.underlayIp,
-          port: nodePort,
-          count: 20,
-        });
-        return batch.every((a) => a.body?.endsWith(` ${outside.ip}`)) ? batch : undefined;
-      });
+      const local = await until(
+        'node-2 to serve its NodePort with the Local policy',
+        async () => {
+          const batch = await requests(inNamespace(outside.netns), 'http', {
+            ip: node2.underlayIp,
+            port: nodePort,
+            count: 20,
+          });
+          return batch.every((a) => a.body?.endsWith(` ${outside.ip}`)) ? batch : undefined;
+        },
+        { intervalMs: 50 },
+      );
       assert.ok(
         [...backendsOf(local).keys()].every((p) => p.startsWith('web-2')),
         `only node-2's backends: ${[...backendsOf(local).keys()]}`,
@@ -121,10 +117,14 @@ test('iptables mode: ClusterIP, NodePort, affinity, no endpoints, hairpin', asyn
     await t.test('a Service without endpoints refuses at once, not by timeout', async () => {
       const empty = await createService(c.client, 'empty', { selector: { app: 'nothing' }, ports: HTTP });
       // Before the proxy programs it the ClusterIP is unroutable (EHOSTUNREACH), then REJECT.
-      await until('the empty Service to be refused', async () => {
-        const [a] = await requests(client, 'http', { ip: empty.spec.clusterIP!, port: 80, count: 1 });
-        return a.error === 'ECONNREFUSED' ? a : undefined;
-      });
+      await until(
+        'the empty Service to be refused',
+        async () => {
+          const [a] = await requests(client, 'http', { ip: empty.spec.clusterIP!, port: 80, count: 1 });
+          return a.error === 'ECONNREFUSED' ? a : undefined;
+        },
+        { intervalMs: 50 },
+      );
       // With 5 s to answer, a dropped connection would end in a timeout.
       const answers = await requests(client, 'http', {
         ip: empty.spec.clusterIP!,

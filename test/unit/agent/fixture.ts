@@ -25,7 +25,7 @@ import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
 import type { NodeAddressPlan } from '../../../dataplane/cluster/topology-addresses.ts';
 import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
-import { exampleLayout } from '../../../dataplane/kernel/testing/example-layout.ts';
+import { exampleLayout } from '../../../dataplane/cluster/testing/example-layout.ts';
 
 export const CLUSTER = 'tunit';
 export const WORKLOAD_SCRIPT = '/state/workloads/kdp-workload.mjs';
@@ -225,25 +225,3 @@ export function isReady(pod: Pod | undefined): boolean {
 }
 
 /** What a truthy check leaves of T. */
-export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
-
-/** Polls `probe` until it returns something truthy, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | Promise<T>,
-  timeoutMs = 10_000,
-): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v as Truthy<T>;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Pod } from '../../../dataplane/api/types.ts';
 import { podNamespace } from '../../../dataplane/cluster/topology-names.ts';
-import { agentWorld, CLUSTER, isReady, podObject, waitFor } from './fixture.ts';
+import { agentWorld, CLUSTER, isReady, podObject } from './fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 test('containers start with their privileges and their own directory; kdp state is covered', async () => {
   const w = await agentWorld();
@@ -28,7 +29,7 @@ test('containers start with their privileges and their own directory; kdp state 
     await pods.create(podObject('web', node, [{ image: 'kdp/http' }]));
     const [tool, web] = await Promise.all(
       ['tool', 'web'].map((n) =>
-        waitFor(`${n} Ready`, async () => {
+        until(`${n} Ready`, async () => {
           const p = await pods.get(n, 'default');
           return isReady(p) && p;
         }),
@@ -69,7 +70,7 @@ test('runAsNonRoot with runAsUser 0 waits with CreateContainerConfigError and ne
         },
       ),
     );
-    const p = await waitFor('root reported', async () => {
+    const p = await until('root reported', async () => {
       const pod = await pods.get('root', 'default');
       return pod.status?.containerStatuses && pod;
     });

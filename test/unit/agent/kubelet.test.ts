@@ -8,15 +8,8 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from '../../../dataplane/api/types.ts';
 import { podNamespace, podVethName } from '../../../dataplane/cluster/topology-names.ts';
-import {
-  agentWorld,
-  CLUSTER,
-  isReady,
-  podObject,
-  waitFor,
-  WORKLOAD_SCRIPT,
-  type AgentWorld,
-} from './fixture.ts';
+import { agentWorld, CLUSTER, isReady, podObject, WORKLOAD_SCRIPT, type AgentWorld } from './fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 const pods = (w: AgentWorld) => w.client.resource<Pod>('pods');
 
@@ -28,7 +21,7 @@ test('a bound pod gets its namespace, veth, address, routes and process, and a R
     await pods(w).create(
       podObject('web', node.name, [{ image: 'kdp/http', ports: [{ containerPort: 8080 }] }]),
     );
-    const pod = await waitFor('web Ready', async () => {
+    const pod = await until('web Ready', async () => {
       const p = await pods(w).get('web', 'default');
       return isReady(p) && p;
     });
@@ -98,7 +91,7 @@ test("pods that arrive together are set up in one plan; other nodes' pods are no
       names.map((n) => pods(w).create(podObject(n, w.nodes[0].name, [{ image: 'kdp/pause' }]))),
     );
     await pods(w).create(podObject('elsewhere', w.nodes[1].name, [{ image: 'kdp/pause' }]));
-    const ready = await waitFor('20 pods Ready', async () => {
+    const ready = await until('20 pods Ready', async () => {
       const list = (await pods(w).list()).items.filter((p) => names.includes(p.metadata.name!));
       return list.length === 20 && list.every(isReady) && list;
     });
@@ -119,7 +112,7 @@ test('delete is graceful: SIGTERM, namespace removed, address freed, then the Po
     await w.startAgent(1);
     const node = w.nodes[0].name;
     await pods(w).create(podObject('a', node, [{ image: 'kdp/echo' }]));
-    const a = await waitFor('a Ready', async () => {
+    const a = await until('a Ready', async () => {
       const p = await pods(w).get('a', 'default');
       return isReady(p) && p;
     });
@@ -128,7 +121,7 @@ test('delete is graceful: SIGTERM, namespace removed, address freed, then the Po
 
     const marked = await pods(w).delete('a', { namespace: 'default' });
     assert.ok(marked?.metadata.deletionTimestamp, 'a bound running pod is deleted gracefully');
-    await waitFor('a gone', async () => (await pods(w).tryGet('a', 'default')) === undefined);
+    await until('a gone', async () => (await pods(w).tryGet('a', 'default')) === undefined);
     assert.deepEqual(proc.signals, ['SIGTERM']);
     assert.equal(await w.kernel.netns.exists(ns), false);
     assert.equal(
@@ -142,16 +135,16 @@ test('delete is graceful: SIGTERM, namespace removed, address freed, then the Po
     await pods(w).create(
       podObject('stubborn', node, [{ image: 'kdp/echo' }], { terminationGracePeriodSeconds: 1 }),
     );
-    await waitFor('stubborn Ready', async () => isReady(await pods(w).get('stubborn', 'default')));
+    await until('stubborn Ready', async () => isReady(await pods(w).get('stubborn', 'default')));
     const [s] = w.runner.in(podNamespace(CLUSTER, 'default', 'stubborn'));
     await pods(w).delete('stubborn', { namespace: 'default' });
-    await waitFor('stubborn gone', async () => (await pods(w).tryGet('stubborn', 'default')) === undefined);
+    await until('stubborn gone', async () => (await pods(w).tryGet('stubborn', 'default')) === undefined);
     assert.deepEqual(s.signals, ['SIGTERM', 'SIGKILL']);
 
     // The same name again is a new pod with a fresh namespace.
     w.runner.ignoreTerm = false;
     await pods(w).create(podObject('a', node, [{ image: 'kdp/echo' }]));
-    const again = await waitFor('a Ready again', async () => {
+    const again = await until('a Ready again', async () => {
       const p = await pods(w).get('a', 'default');
       return isReady(p) && p;
     });
@@ -171,7 +164,7 @@ test('a container that exits is restarted with a backoff and counted; Never leav
     await pods(w).create(
       podObject('once', node, [{ image: 'busybox', command: ['true'] }], { restartPolicy: 'Never' }),
     );
-    await waitFor(
+    await until(
       'both Ready',
       async () =>
         isReady(await pods(w).get('crashy', 'default')) && isReady(await pods(w).get('once', 'default')),
@@ -179,7 +172,7 @@ test('a container that exits is restarted with a backoff and counted; Never leav
     w.runner.in(podNamespace(CLUSTER, 'default', 'crashy'))[0].exit({ code: 3, signal: null });
     w.runner.in(podNamespace(CLUSTER, 'default', 'once'))[0].exit({ code: 0, signal: null });
 
-    const crashy = await waitFor('crashy restarted', async () => {
+    const crashy = await until('crashy restarted', async () => {
       const p = await pods(w).get('crashy', 'default');
       const c = (p.status?.containerStatuses as { restartCount: number }[])[0];
       return c.restartCount === 1 && isReady(p) && p;
@@ -192,7 +185,7 @@ test('a container that exits is restarted with a backoff and counted; Never leav
     assert.deepEqual([c.lastState.terminated?.exitCode, c.lastState.terminated?.reason], [3, 'Error']);
     assert.equal(w.runner.in(podNamespace(CLUSTER, 'default', 'crashy')).length, 2);
 
-    const once = await waitFor('once Succeeded', async () => {
+    const once = await until('once Succeeded', async () => {
       const p = await pods(w).get('once', 'default');
       return p.status?.phase === 'Succeeded' && p;
     });
@@ -208,7 +201,7 @@ test('an image kdp cannot run leaves the pod Pending with the reason', async () 
   try {
     await w.startAgent(1);
     await pods(w).create(podObject('nginx', w.nodes[0].name, [{ image: 'nginx:1.27' }]));
-    const p = await waitFor('nginx reported', async () => {
+    const p = await until('nginx reported', async () => {
       const pod = await pods(w).get('nginx', 'default');
       return pod.status?.containerStatuses && pod;
     });
@@ -230,7 +223,7 @@ test('a hostNetwork pod runs in the node namespace with the node address', async
     await w.startAgent(1);
     const [node] = w.nodes;
     await pods(w).create(podObject('hn', node.name, [{ image: 'kdp/echo' }], { hostNetwork: true }));
-    const p = await waitFor('hn Ready', async () => {
+    const p = await until('hn Ready', async () => {
       const pod = await pods(w).get('hn', 'default');
       return isReady(pod) && pod;
     });

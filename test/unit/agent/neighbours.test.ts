@@ -10,12 +10,13 @@ import type { Node, Pod } from '../../../dataplane/api/types.ts';
 import { podNamespace } from '../../../dataplane/cluster/topology-names.ts';
 import { macFromIpv4 } from '../../../dataplane/kernel/mac.ts';
 import { UNDERLAY_MAC_ANNOTATION } from '../../../dataplane/overlay/backend.ts';
-import { agentWorld, CLUSTER, isReady, podObject, waitFor, type AgentWorld } from './fixture.ts';
+import { agentWorld, CLUSTER, isReady, podObject, type AgentWorld } from './fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 const pods = (w: AgentWorld) => w.client.resource<Pod>('pods');
 
 async function readyIp(w: AgentWorld, name: string): Promise<string> {
-  const pod = await waitFor(`${name} Ready`, async () => {
+  const pod = await until(`${name} Ready`, async () => {
     const p = await pods(w).get(name, 'default');
     return isReady(p) && p;
   });
@@ -54,7 +55,7 @@ test('pod and node have permanent entries for each other; the node entry goes wi
     assert.deepEqual(await cniEntries(w, node.netns), [`${a} ${macFromIpv4(a)}`, `${b} ${macFromIpv4(b)}`]);
 
     await pods(w).delete('a', { namespace: 'default' });
-    await waitFor('a gone', async () => (await pods(w).tryGet('a', 'default')) === undefined);
+    await until('a gone', async () => (await pods(w).tryGet('a', 'default')) === undefined);
     assert.deepEqual(await cniEntries(w, node.netns), [`${b} ${macFromIpv4(b)}`]);
   } finally {
     await w.close();
@@ -103,7 +104,7 @@ test('agents publish their uplink MAC; peers get a permanent entry for it that f
     assert.equal((await nodes.get(n2.name)).metadata.annotations?.[UNDERLAY_MAC_ANNOTATION], mac2);
     const uplinkEntries = async () =>
       (await w.kernel.neighbours.list(n1.netns, 'eth0')).map((n) => `${n.ip} ${n.lladdr} ${n.state}`);
-    await waitFor('node-1 has an entry for node-2', async () =>
+    await until('node-1 has an entry for node-2', async () =>
       (await uplinkEntries()).includes(`${n2.underlayIp} ${mac2} permanent`),
     );
     // node-3 runs no agent, so it published nothing: it is reached with ordinary ARP.
@@ -114,11 +115,11 @@ test('agents publish their uplink MAC; peers get a permanent entry for it that f
     await nodes.patch(n2.name, {
       metadata: { annotations: { [UNDERLAY_MAC_ANNOTATION]: '0a:58:00:00:00:02' } },
     });
-    await waitFor('the entry follows the annotation', async () =>
+    await until('the entry follows the annotation', async () =>
       (await uplinkEntries()).includes(`${n2.underlayIp} 0a:58:00:00:00:02 permanent`),
     );
     await nodes.delete(n2.name);
-    await waitFor('the entry is gone with node-2', async () => (await uplinkEntries()).length === 0);
+    await until('the entry is gone with node-2', async () => (await uplinkEntries()).length === 0);
     assert.ok(!(await w.kernel.routes.list(n1.netns)).some((r) => r.via === n2.underlayIp));
   } finally {
     await w.close();

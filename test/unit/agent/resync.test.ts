@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import type { Pod } from '../../../dataplane/api/types.ts';
 import type { ResourceClient } from '../../../dataplane/client/interface.ts';
 import { podNamespace } from '../../../dataplane/cluster/topology-names.ts';
-import { agentWorld, CLUSTER, isReady, podObject, waitFor, type AgentWorld } from './fixture.ts';
+import { agentWorld, CLUSTER, isReady, podObject, type AgentWorld } from './fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 const podsOf = (w: AgentWorld) => w.client.resource<Pod>('pods');
 
 async function readyPod(pods: ResourceClient<Pod>, name: string): Promise<Pod> {
-  return waitFor(`${name} Ready`, async () => {
+  return until(`${name} Ready`, async () => {
     const p = await pods.get(name, 'default');
     return isReady(p) && p;
   });
@@ -36,7 +37,7 @@ test('restart: existing pods, addresses and processes are kept; new pods are sti
     const second = await w.startAgent(1);
     await pods.create(podObject('d', node, [{ image: 'kdp/http' }]));
     const d = await readyPod(pods, 'd');
-    await waitFor('c gone', async () => (await pods.tryGet('c', 'default')) === undefined);
+    await until('c gone', async () => (await pods.tryGet('c', 'default')) === undefined);
     await second.kubelet.idle();
 
     const after = await Promise.all(['a', 'b'].map((n) => pods.get(n, 'default')));
@@ -80,8 +81,8 @@ test('restart: a pod whose namespace vanished is set up again with the same addr
     await first.close();
     await w.kernel.netns.delete(podNamespace(CLUSTER, 'default', 'a'));
     await w.startAgent(1);
-    await waitFor('a set up again', () => w.kernel.netns.exists(podNamespace(CLUSTER, 'default', 'a')));
-    const addr = await waitFor(
+    await until('a set up again', () => w.kernel.netns.exists(podNamespace(CLUSTER, 'default', 'a')));
+    const addr = await until(
       'a address',
       async () => (await w.kernel.addresses.list(podNamespace(CLUSTER, 'default', 'a'), 'eth0'))[0],
     );
@@ -104,7 +105,7 @@ test('a full pod CIDR leaves the next pod Pending with the reason until an addre
     assert.equal(new Set(ips).size, 5);
 
     await pods.create(podObject('p6', node, [{ image: 'kdp/pause' }]));
-    const pending = await waitFor('p6 reported', async () => {
+    const pending = await until('p6 reported', async () => {
       const p = await pods.get('p6', 'default');
       return p.status?.containerStatuses && p;
     });

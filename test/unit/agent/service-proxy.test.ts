@@ -11,7 +11,8 @@ import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
 import { FakeConntrack } from '../../../dataplane/kernel/testing/fake-conntrack.ts';
 import { FakeIptables } from '../../../dataplane/kernel/testing/fake-iptables.ts';
 import { iptablesProxierOn } from '../../../dataplane/proxy/iptables/mode.ts';
-import { agentWorld, CLUSTER, waitFor } from './fixture.ts';
+import { agentWorld, CLUSTER } from './fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 test('the agent programs Services into its node namespace and serves the proxy metrics', async () => {
   const w = await agentWorld();
@@ -44,7 +45,7 @@ test('the agent programs Services into its node namespace and serves the proxy m
       endpoints: [{ addresses: ['10.244.1.5'], conditions: { ready: true }, nodeName: node.name }],
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
     });
-    const rules = await waitFor('the Service DNATed in the node namespace', async () => {
+    const rules = await until('the Service DNATed in the node namespace', async () => {
       const saved = await iptables.save(node.netns, 'nat').catch(() => '');
       return saved.includes('--to-destination 10.244.1.5:8080') && saved;
     });

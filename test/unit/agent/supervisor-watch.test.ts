@@ -4,14 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { processExists, watchSupervisor } from '../../../dataplane/agent/supervisor-watch.ts';
-
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    assert.ok(Date.now() < deadline, 'timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from '../../helpers/until.ts';
 
 test('onGone fires once the watched process has exited, and only once', async () => {
   const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
@@ -23,7 +16,7 @@ test('onGone fires once the watched process has exited, and only once', async ()
     assert.equal(gone, 0, 'not while it runs');
     child.kill('SIGKILL');
     await exited;
-    await until(() => gone > 0);
+    await until('onGone to fire', () => gone > 0);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(gone, 1);
   } finally {

@@ -14,6 +14,7 @@ import { ClusterPki, type KeyPairPem } from '../../../dataplane/api/auth/pki.ts'
 import { tokenFileLine } from '../../../dataplane/api/auth/authenticator.ts';
 import type { RequestLogEntry } from '../../../dataplane/api/http/server.ts';
 import { apiFetch, type Credentials, localToken } from '../../fixtures/api-fetch.ts';
+import { until } from '../../helpers/until.ts';
 
 const PODS = '/api/v1/namespaces/default/pods';
 /** The issue's payload: a pod whose command would run as root on the host. */
@@ -189,15 +190,7 @@ test('accepted: the admin certificate, another user certificate, the local token
     const res = await apiFetch(server, '/api/v1/namespaces', { as });
     assert.equal(res.status, 200, what);
     await res.arrayBuffer();
-    await waitFor(() => log.length > 0);
+    await until('the request log', () => log.length > 0);
     assert.equal(log[0].user, user, what);
   }
 });
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail('timed out waiting for the request log');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import { ApiHttpServer } from '../../../dataplane/api/http/server.ts';
 import { call, expectObject, newFixture, service, SVC_PATH } from './dispatch-fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 const WRITERS = 32;
 const PUTS_PER_WRITER = 50;
@@ -112,18 +113,10 @@ function openWatch(): Promise<() => void> {
   });
 }
 
-async function waitFor(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test(`${WATCHES} watches opened and dropped, ${WATCH_ROUNDS} rounds, release every fd and watcher`, async () => {
   // One warm-up connection so lazily opened fds (epoll, timers) are in the baseline.
   (await openWatch())();
-  await waitFor('the warm-up watch to end', () => server.watchCount === 0);
+  await until('the warm-up watch to end', () => server.watchCount === 0);
   const fdBaseline = openFds();
   const watcherBaseline = fixture.store.watcherCount;
   for (let round = 0; round < WATCH_ROUNDS; round++) {
@@ -137,11 +130,11 @@ test(`${WATCHES} watches opened and dropped, ${WATCH_ROUNDS} rounds, release eve
     const open = openFds();
     assert.ok(open >= 2 * WATCHES, `${open} fds open for ${WATCHES} watches`);
     for (const drop of drops) drop();
-    await waitFor(`round ${round}: every watch to end`, () => server.watchCount === 0);
-    await waitFor(
+    await until(`round ${round}: every watch to end`, () => server.watchCount === 0);
+    await until(
       `round ${round}: every store watcher to go`,
       () => fixture.store.watcherCount === watcherBaseline,
     );
-    await waitFor(`round ${round}: fds back to ${fdBaseline}`, () => openFds() <= fdBaseline);
+    await until(`round ${round}: fds back to ${fdBaseline}`, () => openFds() <= fdBaseline);
   }
 });

@@ -10,6 +10,7 @@ import { ApiHttpServer } from '../../../dataplane/api/http/server.ts';
 import { Store } from '../../../dataplane/api/store/store.ts';
 import type { KubeObject } from '../../../dataplane/api/types.ts';
 import { call, expectObject, newFixture, service, SVC_PATH } from './dispatch-fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 /** A dispatcher that answers /healthz and lets `bad` answer everything else. */
 function dispatcherWith(bad: () => ApiResult): Dispatcher {
@@ -82,7 +83,7 @@ test('a request log hook that throws after the answer is logged; the process and
       const res = await fetch(`${url}/api/v1/namespaces`);
       assert.equal(res.status, 200);
       await res.text();
-      await waitFor(() => errors.length === 1);
+      await until('the error to be reported', () => errors.length === 1);
       assert.match(String(errors[0]), /log hook broke/);
     },
     {
@@ -144,14 +145,6 @@ test('a store watcher that throws is dropped; the writer and every other watcher
 
 function svcObject(name: string): KubeObject {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' } };
-}
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test('a watch whose filtering throws on a later event gets an ERROR event and ends; the create succeeds', async () => {

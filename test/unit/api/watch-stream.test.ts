@@ -13,6 +13,7 @@ import { ApiServer, type ApiServerOptions } from '../../../dataplane/api/apiserv
 import type { RequestLogEntry } from '../../../dataplane/api/http/server.ts';
 import { findResource } from '../../../dataplane/api/resources.ts';
 import { apiFetch } from '../../fixtures/api-fetch.ts';
+import { until } from '../../helpers/until.ts';
 
 const SERVICES = findResource('', 'services')!;
 const SVC_PATH = '/api/v1/namespaces/default/services';
@@ -33,15 +34,6 @@ function createService(s: ApiServer, name: string, annotations: Record<string, s
     metadata: { name, annotations },
     spec: { ports: [{ port: 80 }] },
   });
-}
-
-/** Polls `cond` every 10 ms, failing after `ms` (a bound, not a timing assertion). */
-async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 interface OpenWatch {
@@ -92,7 +84,7 @@ test('headers arrive before any event, then one JSON event per line', () =>
       assert.equal(w.res.headers['transfer-encoding'], 'chunked');
       assert.equal(w.events.length, 0, 'nothing changed yet, so headers came alone');
       createService(s, 'first');
-      await waitFor(() => w.events.length === 1, 'the ADDED event');
+      await until('the ADDED event', () => w.events.length === 1);
       assert.equal(w.events[0].type, 'ADDED');
       assert.equal(w.events[0].object.metadata.name, 'first');
     } finally {
@@ -105,13 +97,11 @@ test('with allowWatchBookmarks, BOOKMARK events carry the kind and the current r
     const w = await openWatch(s, `resourceVersion=${s.store.resourceVersion}&allowWatchBookmarks=true`);
     try {
       createService(s, 'marked');
-      await waitFor(
-        () =>
-          w.events.some(
-            (e) =>
-              e.type === 'BOOKMARK' && e.object.metadata.resourceVersion === String(s.store.resourceVersion),
-          ),
-        'a bookmark at the new resourceVersion',
+      await until('a bookmark at the new resourceVersion', () =>
+        w.events.some(
+          (e) =>
+            e.type === 'BOOKMARK' && e.object.metadata.resourceVersion === String(s.store.resourceVersion),
+        ),
       );
       const bm = w.events.find((e) => e.type === 'BOOKMARK');
       assert.deepEqual(Object.keys(bm.object).sort(), ['apiVersion', 'kind', 'metadata']);
@@ -123,7 +113,7 @@ test('with allowWatchBookmarks, BOOKMARK events carry the kind and the current r
     const plain = await openWatch(s, `resourceVersion=${s.store.resourceVersion}`);
     try {
       createService(s, 'unmarked');
-      await waitFor(() => plain.events.length === 1, 'the ADDED event');
+      await until('the ADDED event', () => plain.events.length === 1);
       await new Promise((r) => setTimeout(r, 100)); // several bookmark intervals
       assert.ok(
         plain.events.every((e) => e.type !== 'BOOKMARK'),
@@ -141,7 +131,7 @@ test('timeoutSeconds ends the stream, and the watcher is unregistered', () =>
     assert.equal(s.store.watcherCount, before + 1);
     await w.ended;
     assert.ok(w.res.complete, 'the stream ended cleanly (terminating chunk), not by a reset');
-    await waitFor(() => s.store.watcherCount === before, 'the store watcher to go');
+    await until('the store watcher to go', () => s.store.watcherCount === before);
   }));
 
 test('a too-old resourceVersion is an HTTP 410 Status before any stream', () =>
@@ -168,7 +158,7 @@ test('a watcher that stops reading is cut off once its unsent bytes pass the bou
     sock.write(
       `GET ${SVC_PATH}?watch=true&resourceVersion=${s.store.resourceVersion} HTTP/1.1\r\nHost: x\r\n\r\n`,
     );
-    await waitFor(() => s.store.watcherCount === baseline + 1, 'the watch to start');
+    await until('the watch to start', () => s.store.watcherCount === baseline + 1);
     sock.pause(); // a client that stops reading
     let received = 0;
     sock.on('data', (c: Buffer) => (received += c.length));
@@ -205,9 +195,9 @@ test('200 concurrent watchers all get the event', () =>
       Array.from({ length: 200 }, () => openWatch(s, `resourceVersion=${rv}`, agent)),
     );
     try {
-      await waitFor(() => s.store.watcherCount >= 200, 'all watches registered');
+      await until('all watches registered', () => s.store.watcherCount >= 200);
       createService(s, 'broadcast');
-      await waitFor(() => watches.every((w) => w.events.length > 0), 'every watcher to get the event');
+      await until('every watcher to get the event', () => watches.every((w) => w.events.length > 0));
       for (const w of watches) {
         assert.equal(w.events[0].type, 'ADDED');
         assert.equal(w.events[0].object.metadata.name, 'broadcast');

@@ -12,7 +12,7 @@ import type { Service } from '../../../dataplane/api/types.ts';
 import { connect } from '../../../dataplane/client/index.ts';
 import { createInformer } from '../../../dataplane/client/informer.ts';
 import { crudSeenByInformer, recorder, service } from './informer-flow.ts';
-import { waitFor } from './wait-for.ts';
+import { until } from '../../helpers/until.ts';
 
 async function withServer(opts: ApiServerOptions, body: (server: ApiServer) => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), 'kdp-client-http-'));
@@ -66,7 +66,7 @@ test('a watch the server ends (timeoutSeconds) is resumed without a relist and w
       namespace: 'default',
       labelSelector: 'app=flow',
       watchTimeoutSeconds: 1,
-      log: (m) => logs.push(m),
+      log: (_level, m) => logs.push(m),
     });
     const r = recorder();
     informer.addHandlers(r.handlers);
@@ -75,13 +75,12 @@ test('a watch the server ends (timeoutSeconds) is resumed without a relist and w
       await informer.waitForSync();
       const svcs = client.resource<Service>('services');
       const first = await svcs.create(service('before'));
-      await waitFor(() => r.seen.length === 1, 'the first add');
-      await waitFor(
-        () => requests.some((e) => e.verb === 'watch' && e.watchEnd === 'timeout'),
-        'the server to end a watch',
+      await until('the first add', () => r.seen.length === 1);
+      await until('the server to end a watch', () =>
+        requests.some((e) => e.verb === 'watch' && e.watchEnd === 'timeout'),
       );
       const second = await svcs.create(service('after'));
-      await waitFor(() => r.seen.length === 2, 'the add after the re-watch');
+      await until('the add after the re-watch', () => r.seen.length === 2);
       assert.deepEqual(r.seen, [
         `add before@${first.metadata.resourceVersion}`,
         `add after@${second.metadata.resourceVersion}`,

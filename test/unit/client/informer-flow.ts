@@ -1,10 +1,10 @@
 // Shared by the end-to-end client tests (in-process and over HTTP): a create/update/patch/delete
 // flow through the typed client that an informer must see, in order, with the server's objects.
 import assert from 'node:assert/strict';
-import { waitFor } from './wait-for.ts';
 import type { Service } from '../../../dataplane/api/types.ts';
 import { createInformer } from '../../../dataplane/client/informer.ts';
 import type { ApiClient } from '../../../dataplane/client/interface.ts';
+import { until } from '../../helpers/until.ts';
 
 export function service(name: string, labels: Record<string, string> = { app: 'flow' }): Service {
   return {
@@ -66,9 +66,9 @@ export async function crudSeenByInformer(client: ApiClient): Promise<void> {
     assert.equal(await svcs.tryGet('web'), undefined);
 
     const rv = (s: Service) => s.metadata.resourceVersion;
-    await waitFor(
-      () => r.seen.length === 5,
+    await until(
       () => `five events, got ${r.seen.join(', ')}`,
+      () => r.seen.length === 5,
     );
     assert.deepEqual(r.seen, [
       `add web@${rv(created)}`,

@@ -10,7 +10,7 @@ import { createClient } from '../../../dataplane/client/client.ts';
 import { createInformer, type InformerConfig } from '../../../dataplane/client/informer.ts';
 import { InformerFactory } from '../../../dataplane/client/informer-factory.ts';
 import type { Informer, Transport, TransportRequest } from '../../../dataplane/client/interface.ts';
-import { waitFor } from './wait-for.ts';
+import { until } from '../../helpers/until.ts';
 
 interface WatchSession {
   req: TransportRequest;
@@ -48,7 +48,7 @@ class FakeApi implements Transport {
 
   /** The watch in progress, once the informer has opened watch number `n` (1-based). */
   async watchNo(n: number): Promise<WatchSession> {
-    await waitFor(() => this.watches.length >= n, `watch #${n}`);
+    await until(`watch #${n}`, () => this.watches.length >= n);
     return this.watches[n - 1];
   }
 }
@@ -90,7 +90,7 @@ function setup(opts: InformerConfig = {}) {
     backoffInitialMs: 2,
     backoffMaxMs: 16,
     watchTimeoutSeconds: 60,
-    log: (m) => logs.push(m),
+    log: (_level, m) => logs.push(m),
     ...opts,
   });
   return { api, informer, logs };
@@ -137,7 +137,7 @@ test('lists (paged), syncs, then watches from the list resourceVersion; events r
     w.emit(ev('DELETED', pod('b', '13')));
     // Delivered later, never from inside the transport's callback.
     assert.equal(r.seen.length, 2);
-    await waitFor(() => r.seen.length === 5, 'three more events');
+    await until('three more events', () => r.seen.length === 5);
     assert.deepEqual(r.seen.slice(2), ['update a@5->a@11', 'add c@12', 'delete b@13']);
     assert.deepEqual(informer.list().map(tag).sort(), ['a@11', 'c@12']);
     assert.equal(informer.get('a')?.metadata.resourceVersion, '11');
@@ -179,7 +179,7 @@ test('410 Expired relists and delivers the difference as add, update and delete'
     const w2 = await api.watchNo(2);
     assert.equal(w2.req.query?.resourceVersion, '9');
     assert.equal(api.lists.length, 2);
-    await waitFor(() => r.seen.length === 6, 'the relist diff');
+    await until('the relist diff', () => r.seen.length === 6);
     assert.deepEqual(r.seen.slice(3), ['update b@2->b@5', 'add d@6', 'delete c@3']);
     assert.deepEqual(informer.list().map(tag).sort(), ['a@1', 'b@5', 'd@6']);
   }));
@@ -224,7 +224,7 @@ test('resync re-delivers every cached object as onUpdate(obj, obj)', () =>
     const updates: [Pod, Pod][] = [];
     informer.addHandlers({ onUpdate: (o, n) => updates.push([o, n]) });
     informer.start();
-    await waitFor(() => updates.length >= 4, 'two resyncs');
+    await until('two resyncs', () => updates.length >= 4);
     assert.ok(updates.every(([o, n]) => o === n));
     assert.deepEqual([...new Set(updates.map(([, n]) => tag(n)))].sort(), ['a@1', 'b@2']);
   }));
@@ -254,7 +254,7 @@ test('indexes: the built-in namespace index and custom ones follow updates and d
     const w = await api.watchNo(1);
     w.emit(ev('MODIFIED', pod('a', '4', { node: 'n2' })));
     w.emit(ev('DELETED', pod('b', '5', { node: 'n1', ns: 'kube-system' })));
-    await waitFor(() => informer.lastResourceVersion() === '5', 'the events');
+    await until('the events', () => informer.lastResourceVersion() === '5');
     assert.deepEqual(informer.byIndex('node', 'n1'), []);
     assert.deepEqual(names(informer.byIndex('node', 'n2')), ['a']);
     assert.deepEqual(informer.list('kube-system'), []);
@@ -276,7 +276,7 @@ test('a throwing handler is logged and neither other handlers nor later events a
     informer.start();
     await informer.waitForSync();
     (await api.watchNo(1)).emit(ev('ADDED', pod('b', '2')));
-    await waitFor(() => r.seen.length === 2, 'both adds');
+    await until('both adds', () => r.seen.length === 2);
     assert.deepEqual(r.seen, ['add a@1', 'add b@2']);
     assert.equal(
       logs.filter((m) => /onAdd handler threw for default\/[ab]/.test(m)).length,
@@ -294,7 +294,7 @@ test('handlers added later get the cache as adds first, asynchronously, then onl
     informer.addHandlers(r.handlers);
     assert.deepEqual(r.seen, []);
     (await api.watchNo(1)).emit(ev('MODIFIED', pod('a', '3')));
-    await waitFor(() => r.seen.length === 3, 'adds and the update');
+    await until('adds and the update', () => r.seen.length === 3);
     assert.deepEqual(r.seen, ['add a@1', 'add b@2', 'update a@1->a@3']);
   }));
 
@@ -309,7 +309,7 @@ test('replayed states older than the cache are skipped (pages newer than the wat
     w.emit(ev('MODIFIED', pod('a', '4')));
     w.emit(ev('MODIFIED', pod('a', '5')));
     w.emit(ev('MODIFIED', pod('a', '6')));
-    await waitFor(() => r.seen.length === 2, 'the newer update');
+    await until('the newer update', () => r.seen.length === 2);
     assert.deepEqual(r.seen, ['add a@5', 'update a@5->a@6']);
   }));
 
@@ -336,7 +336,7 @@ test('stop ends the watch, timers and waiters, and leaves no handles behind', as
   failing.api.answer = () => new KdpError('KDP_ERR_API_UNREACHABLE', 'down');
   failing.informer.start();
   const sync = failing.informer.waitForSync();
-  await waitFor(() => failing.logs.length === 1, 'the first failure');
+  await until('the first failure', () => failing.logs.length === 1);
   failing.informer.stop();
   await assert.rejects(sync, { code: 'KDP_ERR_INFORMER_STOPPED' });
   await new Promise((resolve) => setImmediate(resolve));
@@ -368,7 +368,7 @@ test('the factory shares one informer (one list, one watch) per resource and opt
     await factory.waitForSync();
     assert.ok(late.hasSynced());
     assert.equal(a.get('a')?.metadata.name, 'a');
-    await waitFor(() => api.watches.length === 3, 'three watches');
+    await until('three watches', () => api.watches.length === 3);
     assert.equal(api.lists.length, 3);
     assert.equal(api.lists.filter((l) => l.query?.labelSelector === 'app=x').length, 1);
   } finally {

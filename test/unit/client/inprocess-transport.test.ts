@@ -6,7 +6,7 @@ import { ApiError, notFound } from '../../../dataplane/api/errors.ts';
 import type { ApiRequest, ApiResult, WatchResult } from '../../../dataplane/api/http/dispatch-types.ts';
 import type { KubeObject, WatchEvent } from '../../../dataplane/api/types.ts';
 import { createInProcessTransport } from '../../../dataplane/client/inprocess-transport.ts';
-import { waitFor } from './wait-for.ts';
+import { until } from '../../helpers/until.ts';
 
 const cm = (name: string, rv: string): KubeObject => ({
   apiVersion: 'v1',
@@ -114,9 +114,9 @@ test('watch: events arrive in order, never inside emit, as copies; abort ends it
   state.emit({ type: 'ADDED', object: shared });
   state.emit({ type: 'MODIFIED', object: cm('b', '3') });
   assert.deepEqual(got, [], 'nothing is delivered from inside emit');
-  await waitFor(() => got.length === 3, 'three events');
+  await until('three events', () => got.length === 3);
   state.emit({ type: 'DELETED', object: cm('b', '4') });
-  await waitFor(() => got.length === 4, 'the delete');
+  await until('the delete', () => got.length === 4);
   assert.deepEqual(got, ['ADDED initial', 'ADDED b', 'MODIFIED b', 'DELETED b']);
   assert.notEqual(objects[1], shared);
   ac.abort();
@@ -148,7 +148,7 @@ test('watch: bookmarks carry the kind and the current resourceVersion when allow
     got.push(ev),
   );
   state.rv = '42';
-  await waitFor(() => got.some((e) => e.type === 'BOOKMARK'), 'a bookmark');
+  await until('a bookmark', () => got.some((e) => e.type === 'BOOKMARK'));
   ac.abort();
   await done;
   const bm = got.find((e) => e.type === 'BOOKMARK')!;

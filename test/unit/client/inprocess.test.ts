@@ -15,7 +15,7 @@ import { createInformer } from '../../../dataplane/client/informer.ts';
 import { createInProcessTransport } from '../../../dataplane/client/inprocess-transport.ts';
 import type { ApiClient, Transport } from '../../../dataplane/client/interface.ts';
 import { crudSeenByInformer, recorder, service } from './informer-flow.ts';
-import { waitFor } from './wait-for.ts';
+import { until } from '../../helpers/until.ts';
 
 function apiserver(store = new Store()) {
   const registry = new Registry(
@@ -95,7 +95,7 @@ test('in-process: a resourceVersion that fell out of the watch window relists an
   informer.start();
   try {
     await informer.waitForSync();
-    await waitFor(() => state.watches === 1, 'the first watch');
+    await until('the first watch', () => state.watches === 1);
     const rvBefore = informer.lastResourceVersion();
 
     state.cutAndHold();
@@ -108,9 +108,9 @@ test('in-process: a resourceVersion that fell out of the watch window relists an
     }
     state.release();
 
-    await waitFor(
-      () => r.seen.length === 5,
+    await until(
       () => `the relist diff, got ${r.seen.join(', ')}`,
+      () => r.seen.length === 5,
     );
     assert.deepEqual(r.seen, [
       `add a@${a.metadata.resourceVersion}`,
@@ -121,9 +121,9 @@ test('in-process: a resourceVersion that fell out of the watch window relists an
     ]);
     assert.ok(Number(informer.lastResourceVersion()) > Number(rvBefore));
     // And it is watching again from the relist: a new change arrives as a plain event.
-    await waitFor(() => state.watches >= 3, 'the watch after the relist');
+    await until('the watch after the relist', () => state.watches >= 3);
     const c2 = await svcs.patch('c', { metadata: { labels: { app: 'flow', v: '3' } } });
-    await waitFor(() => r.seen.length === 6, 'the patch');
+    await until('the patch', () => r.seen.length === 6);
     assert.equal(r.seen[5], `update c@${c.metadata.resourceVersion}->c@${c2.metadata.resourceVersion}`);
   } finally {
     informer.stop();

@@ -15,14 +15,7 @@ import { clusterPrefix, fabricNamespace, nodeNamespace } from '../../../dataplan
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 import { isKdpError } from '../../../dataplane/errors.ts';
 import { builderSetup as setup } from './builder-fixture.ts';
-
-async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from '../../helpers/until.ts';
 
 test('2 nodes x 2 pods: one kernel plan, Node and Pod objects, agents per the contract', async () => {
   const { cluster, kernel, agents, stateDir, options } = setup();
@@ -177,7 +170,7 @@ test('an agent that dies is restarted, and the new one realises new pods', async
   await using c = await Cluster.create({ cluster, nodes: 2, podsPerNode: 1 }, options);
   const first = agents.live.get('node-1')!;
   first.kill('SIGKILL');
-  await waitUntil(
+  await until(
     'the agent of node-1 to be restarted',
     () => c.agent('node-1').restarts === 1 && agents.live.has('node-1'),
   );
@@ -191,7 +184,7 @@ test('an agent that dies is restarted, and the new one realises new pods', async
   // Repeated quick deaths: restarted each time, with backoff, until one stays up.
   agents.failNext('node-2', 3);
   agents.live.get('node-2')!.kill('SIGKILL');
-  await waitUntil(
+  await until(
     'node-2 agent back after 4 deaths',
     () => c.agent('node-2').restarts === 4 && agents.live.has('node-2'),
   );

@@ -8,7 +8,8 @@ import type { Deployment, Pod, ReplicaSet } from '../../../dataplane/api/types.t
 import { createInformer } from '../../../dataplane/client/informer.ts';
 import type { ApiClient } from '../../../dataplane/client/interface.ts';
 import { startControllers } from '../../../dataplane/controllers/manager.ts';
-import { fastRetry, makeNode, stack, waitFor } from './harness.ts';
+import { fastRetry, makeNode, stack } from './harness.ts';
+import { until } from '../../helpers/until.ts';
 
 const DEPLOY = 'apps/deployments';
 
@@ -36,7 +37,7 @@ function deployment(
 }
 
 async function rolledOut(client: ApiClient, name: string, replicas: number): Promise<Deployment> {
-  return waitFor(
+  return until(
     `deployment ${name} rolled out to ${replicas}`,
     async () => {
       const d = await client.resource<Deployment>(DEPLOY).get(name, 'default');
@@ -109,7 +110,7 @@ test('a rolling update with maxSurge 1 and maxUnavailable 0 never has fewer read
     template.spec.containers[0].image = 'nginx:b';
     await deploys.update({ ...d, spec: { ...d.spec, template } });
     const after = await rolledOut(s.client, 'web', 3);
-    await waitFor(
+    await until(
       'only new pods left',
       () => [...seen.values()].every((p) => p.spec.containers[0].image === 'nginx:b') && seen.size === 3,
     );
@@ -121,7 +122,7 @@ test('a rolling update with maxSurge 1 and maxUnavailable 0 never has fewer read
     assert.deepEqual(conds, { Available: 'MinimumReplicasAvailable', Progressing: 'NewReplicaSetAvailable' });
 
     // revisionHistoryLimit 0: the old ReplicaSet goes once it is empty.
-    const sets = await waitFor('one replicaset left', async () => {
+    const sets = await until('one replicaset left', async () => {
       const got = (await s.client.resource<ReplicaSet>('apps/replicasets').list({ namespace: 'default' }))
         .items;
       return got.length === 1 && got;
@@ -154,7 +155,7 @@ test('a rolling update with maxSurge 1 and maxUnavailable 0 never has fewer read
       { namespace: 'default', type: 'merge', subresource: 'scale' },
     );
     await rolledOut(s.client, 'web', 2);
-    await waitFor('2 pods left', () => seen.size === 2);
+    await until('2 pods left', () => seen.size === 2);
   } finally {
     watcher.stop();
     await ctl.close();
@@ -188,7 +189,7 @@ test('Recreate scales the old pods away before new ones start', async () => {
     template.spec.containers[0].image = 'nginx:b';
     await deploys.update({ ...d, spec: { ...d.spec, template } });
     await rolledOut(s.client, 'batch', 2);
-    await waitFor(
+    await until(
       'new pods only',
       () => images.size === 2 && [...images.values()].every((i) => i === 'nginx:b'),
     );

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Endpoints, Pod } from '../../../dataplane/api/types.ts';
 import { EndpointsController } from '../../../dataplane/controllers/endpoints.ts';
-import { fastRetry, makeNode, makePod, makeService, readyCondition, stack, waitFor } from './harness.ts';
+import { fastRetry, makeNode, makePod, makeService, readyCondition, stack } from './harness.ts';
+import { until } from '../../helpers/until.ts';
 
 test('Endpoints mirror the ready and not-ready pods of a service', async () => {
   const s = await stack();
@@ -28,7 +29,7 @@ test('Endpoints mirror the ready and not-ready pods of a service', async () => {
   const eps = s.client.resource<Endpoints>('endpoints');
   try {
     await ctl.start();
-    let ep = await waitFor('endpoints of web', () => eps.tryGet('web', 'default'));
+    let ep = await until('endpoints of web', () => eps.tryGet('web', 'default'));
     assert.deepEqual(ep.subsets, [
       {
         addresses: [
@@ -73,7 +74,7 @@ test('Endpoints mirror the ready and not-ready pods of a service', async () => {
     const w3 = await pods.get('w3', 'default');
     await pods.updateStatus({ ...w3, status: { ...w3.status, conditions: [readyCondition(true)] } });
     await pods.delete('w1', { namespace: 'default', gracePeriodSeconds: 30 });
-    ep = await waitFor('w3 ready and w1 (terminating) gone', async () => {
+    ep = await until('w3 ready and w1 (terminating) gone', async () => {
       const e = await eps.get('web', 'default');
       const ips = e.subsets?.[0]?.addresses?.map((a) => a.ip);
       return JSON.stringify(ips) === JSON.stringify(['10.244.0.2', '10.244.0.4']) && e;
@@ -82,7 +83,7 @@ test('Endpoints mirror the ready and not-ready pods of a service', async () => {
     assert.equal(await eps.tryGet('manual', 'default'), undefined, 'a Service without selector gets none');
 
     await s.client.resource('services').delete('web', { namespace: 'default' });
-    await waitFor(
+    await until(
       'endpoints removed with the service',
       async () => (await eps.tryGet('web', 'default')) === undefined,
     );

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointSlice, Pod, Service } from '../../../dataplane/api/types.ts';
 import { EndpointSliceController } from '../../../dataplane/controllers/endpointslice.ts';
-import { fastRetry, makeNode, makePod, makeService, readyCondition, stack, waitFor } from './harness.ts';
+import { fastRetry, makeNode, makePod, makeService, readyCondition, stack } from './harness.ts';
+import { until } from '../../helpers/until.ts';
 
 const SLICES = 'discovery.k8s.io/endpointslices';
 
@@ -40,7 +41,7 @@ test('250 ready pods give 3 slices (100/100/50) that follow readiness, terminati
   const ctl = new EndpointSliceController(s.client, { retry: fastRetry });
   try {
     await ctl.start();
-    let slices = await waitFor('3 slices with 250 endpoints', async () => {
+    let slices = await until('3 slices with 250 endpoints', async () => {
       const got = await slicesOf(s.client, 'web');
       return endpointsOf(got).length === 250 && got;
     });
@@ -86,7 +87,7 @@ test('250 ready pods give 3 slices (100/100/50) that follow readiness, terminati
     const flipAt = seconds(Date.now() + 3_600_000);
     const p0 = await pods.get('web-0', 'default');
     await pods.updateStatus({ ...p0, status: { ...p0.status, conditions: [readyCondition(false, flipAt)] } });
-    slices = await waitFor('web-0 not ready', async () => {
+    slices = await until('web-0 not ready', async () => {
       const got = await slicesOf(s.client, 'web');
       return byPod(got, 'web-0')?.conditions?.ready === false && got;
     });
@@ -104,7 +105,7 @@ test('250 ready pods give 3 slices (100/100/50) that follow readiness, terminati
     await pods.updateStatus({ ...p1, status: { ...p1.status, conditions: [readyCondition(true)] } });
     await pods.delete('web-1', { namespace: 'default', gracePeriodSeconds: 30 });
     const terminating = await pods.get('web-1', 'default');
-    slices = await waitFor('web-1 terminating', async () => {
+    slices = await until('web-1 terminating', async () => {
       const got = await slicesOf(s.client, 'web');
       return byPod(got, 'web-1')?.conditions?.terminating === true && got;
     });
@@ -118,7 +119,7 @@ test('250 ready pods give 3 slices (100/100/50) that follow readiness, terminati
 
     // Deleted: gone from every slice, the others untouched.
     await pods.delete('web-2', { namespace: 'default', gracePeriodSeconds: 0 });
-    slices = await waitFor('web-2 gone', async () => {
+    slices = await until('web-2 gone', async () => {
       const got = await slicesOf(s.client, 'web');
       return !byPod(got, 'web-2') && got;
     });
@@ -136,7 +137,7 @@ test('250 ready pods give 3 slices (100/100/50) that follow readiness, terminati
     });
     const p4 = await pods.get('web-4', 'default');
     await pods.updateStatus({ ...p4, status: { ...p4.status, conditions: [readyCondition(false)] } });
-    slices = await waitFor('web-4 not ready', async () => {
+    slices = await until('web-4 not ready', async () => {
       const got = await slicesOf(s.client, 'web');
       return byPod(got, 'web-4')?.conditions?.ready === false && got;
     });
@@ -157,7 +158,7 @@ test('a restarted controller over up-to-date slices writes nothing', async () =>
     await makePod(s.client, `web-${i}`, { labels: { app: 'web' }, node: 'n1', ip: `10.244.0.${i + 2}` });
   const first = new EndpointSliceController(s.client, { retry: fastRetry, maxEndpointsPerSlice: 10 });
   await first.start();
-  await waitFor('30 endpoints', async () => endpointsOf(await slicesOf(s.client, 'web')).length === 30);
+  await until('30 endpoints', async () => endpointsOf(await slicesOf(s.client, 'web')).length === 30);
   await first.close();
   const rv = s.store.resourceVersion;
   const writes = s.writes('endpointslices');
@@ -166,7 +167,7 @@ test('a restarted controller over up-to-date slices writes nothing', async () =>
     await second.start();
     // A sync marker: a new Service's slice appears only after the queue got to it.
     await makeService(s.client, 'marker', { selector: { app: 'none' } });
-    await waitFor('marker placeholder slice', async () => (await slicesOf(s.client, 'marker')).length === 1);
+    await until('marker placeholder slice', async () => (await slicesOf(s.client, 'marker')).length === 1);
     const sliceWrites = s.writes('endpointslices') - writes;
     assert.equal(sliceWrites, 1, 'only the marker placeholder was created');
     assert.equal(s.store.resourceVersion - rv, 2, 'the marker Service and its slice, nothing else');
@@ -208,7 +209,7 @@ test('pods resolving a named port differently go to different slices; headless, 
   const ctl = new EndpointSliceController(s.client, { retry: fastRetry });
   try {
     await ctl.start();
-    const slices = await waitFor('two slices for api', async () => {
+    const slices = await until('two slices for api', async () => {
       const got = await slicesOf(s.client, 'api');
       return endpointsOf(got).length === 3 && got.length === 2 && got;
     });
@@ -221,7 +222,7 @@ test('pods resolving a named port differently go to different slices; headless, 
     assert.equal((await slicesOf(s.client, 'manual')).length, 0, 'a Service without selector is left alone');
 
     await s.client.resource('services').delete('api', { namespace: 'default' });
-    await waitFor(
+    await until(
       'slices of a deleted service removed',
       async () => (await slicesOf(s.client, 'api')).length === 0,
     );
@@ -238,13 +239,13 @@ test('a service whose pods all go keeps one empty placeholder slice, reused when
   const ctl = new EndpointSliceController(s.client, { retry: fastRetry });
   try {
     await ctl.start();
-    const [placeholder] = await waitFor('placeholder', async () => {
+    const [placeholder] = await until('placeholder', async () => {
       const got = await slicesOf(s.client, 'solo');
       return got.length === 1 && got;
     });
     assert.deepEqual(placeholder.endpoints, []);
     await makePod(s.client, 'p', { labels: { app: 'solo' }, node: 'n1', ip: '10.244.0.2' });
-    const [filled] = await waitFor('endpoint in the placeholder', async () => {
+    const [filled] = await until('endpoint in the placeholder', async () => {
       const got = await slicesOf(s.client, 'solo');
       return got.length === 1 && got[0].endpoints.length === 1 && got;
     });
@@ -264,7 +265,7 @@ test('a targetPort change rewrites the slices in place instead of replacing them
   const ctl = new EndpointSliceController(s.client, { retry: fastRetry });
   try {
     await ctl.start();
-    const before = await waitFor('150 endpoints', async () => {
+    const before = await until('150 endpoints', async () => {
       const got = await slicesOf(s.client, 'web');
       return endpointsOf(got).length === 150 && got;
     });
@@ -274,7 +275,7 @@ test('a targetPort change rewrites the slices in place instead of replacing them
       ...cur,
       spec: { ...cur.spec, ports: [{ name: 'http', port: 80, targetPort: 9090, protocol: 'TCP' }] },
     });
-    const after = await waitFor('slices on port 9090', async () => {
+    const after = await until('slices on port 9090', async () => {
       const got = await slicesOf(s.client, 'web');
       return got.every((x) => x.ports?.[0]?.port === 9090) && endpointsOf(got).length === 150 && got;
     });

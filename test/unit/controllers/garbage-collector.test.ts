@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import type { Pod, ReplicaSet } from '../../../dataplane/api/types.ts';
 import { GarbageCollector } from '../../../dataplane/controllers/garbage-collector.ts';
 import { ReplicaSetController } from '../../../dataplane/controllers/replicaset.ts';
-import { fastRetry, makePod, stack, waitFor } from './harness.ts';
+import { fastRetry, makePod, stack } from './harness.ts';
+import { until } from '../../helpers/until.ts';
 
 test('deleting a ReplicaSet deletes its pods; pods with a living owner stay', async () => {
   const s = await stack();
@@ -53,13 +54,13 @@ test('deleting a ReplicaSet deletes its pods; pods with a living owner stay', as
         ],
       },
     });
-    await waitFor(
+    await until(
       '3 pods of web',
       async () => (await pods.list({ namespace: 'default', labelSelector: 'app=web' })).items.length === 3,
     );
 
     await sets.delete('web', { namespace: 'default' });
-    await waitFor('pods of the deleted ReplicaSet gone', async () => {
+    await until('pods of the deleted ReplicaSet gone', async () => {
       return (await pods.list({ namespace: 'default', labelSelector: 'app=web' })).items.length === 0;
     });
     assert.ok(await pods.tryGet('shared', 'default'), 'a pod with a living owner is kept');
@@ -81,7 +82,7 @@ test('deleting a ReplicaSet deletes its pods; pods with a living owner stay', as
         ],
       },
     });
-    await waitFor(
+    await until(
       'pod owned by a stale uid collected',
       async () => (await pods.tryGet('stale', 'default')) === undefined,
     );

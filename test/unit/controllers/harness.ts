@@ -10,7 +10,7 @@ import type { Condition, KubeObject, Node, Pod, Service } from '../../../datapla
 import { createClient } from '../../../dataplane/client/client.ts';
 import { createInProcessTransport } from '../../../dataplane/client/inprocess-transport.ts';
 import type { ApiClient, Transport } from '../../../dataplane/client/interface.ts';
-import type { Logger } from '../../../dataplane/controllers/controller.ts';
+import type { Log } from '../../../dataplane/log.ts';
 
 export interface Stack {
   client: ApiClient;
@@ -71,36 +71,12 @@ export async function stack(namespaces: string[] = ['default']): Promise<Stack> 
   };
 }
 
-/** Polls `probe` until it returns something truthy (returned), or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** A logger that keeps what it is told, for assertions. */
-export function captureLog(): Logger & { lines: { level: string; message: string }[] } {
+export function captureLog(): Log & { lines: { level: string; message: string }[] } {
   const lines: { level: string; message: string }[] = [];
   const log = ((level, message) => {
     lines.push({ level, message });
-  }) as Logger & { lines: typeof lines };
+  }) as Log & { lines: typeof lines };
   log.lines = lines;
   return log;
 }

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Namespace, Pod } from '../../../dataplane/api/types.ts';
 import { startControllers } from '../../../dataplane/controllers/manager.ts';
-import { fastRetry, makeNode, makePod, makeService, stack, waitFor } from './harness.ts';
+import { fastRetry, makeNode, makePod, makeService, stack } from './harness.ts';
+import { until } from '../../helpers/until.ts';
 
 test('deleting a namespace removes its contents, then the namespace', async () => {
   const s = await stack(['default', 'team']);
@@ -22,14 +23,14 @@ test('deleting a namespace removes its contents, then the namespace', async () =
     await makePod(s.client, 'unbound', { namespace: 'team', labels: { app: 'api' } });
     await makePod(s.client, 'running', { namespace: 'team', labels: { app: 'api' }, node: 'sim' });
     await makePod(s.client, 'bystander', { namespace: 'default' });
-    await waitFor(
+    await until(
       'running pod is running',
       async () => (await pods.get('running', 'team')).status?.phase === 'Running',
     );
 
     const terminating = await namespaces.delete('team');
     assert.ok(terminating?.metadata.deletionTimestamp, 'the namespace waits for its finalizer');
-    await waitFor('namespace gone', async () => (await namespaces.tryGet('team')) === undefined);
+    await until('namespace gone', async () => (await namespaces.tryGet('team')) === undefined);
     for (const r of [
       'pods',
       'services',

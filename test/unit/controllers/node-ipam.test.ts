@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import type { Event, Node } from '../../../dataplane/api/types.ts';
 import { CidrSet } from '../../../dataplane/controllers/cidr-set.ts';
 import { NodeIpamController } from '../../../dataplane/controllers/node-ipam.ts';
-import { captureLog, fastRetry, makeNode, stack, waitFor } from './harness.ts';
+import { captureLog, fastRetry, makeNode, stack } from './harness.ts';
+import { until } from '../../helpers/until.ts';
 
 test('CidrSet carves subnets and addresses and rejects what does not fit', () => {
   const set = new CidrSet('10.244.0.0/16', 24);
@@ -37,7 +38,7 @@ test('node IPAM hands out distinct subnets, keeps existing ones, reuses freed on
   try {
     await ctl.start();
     for (const n of ['a', 'b', 'c']) await makeNode(s.client, n);
-    const cidrs = await waitFor('three nodes with pod CIDRs', async () => {
+    const cidrs = await until('three nodes with pod CIDRs', async () => {
       const got = await Promise.all(['a', 'b', 'c'].map((n) => nodes.get(n)));
       return got.every((n) => n.spec?.podCIDR) && got.map((n) => n.spec!.podCIDR!);
     });
@@ -54,7 +55,7 @@ test('node IPAM hands out distinct subnets, keeps existing ones, reuses freed on
 
     // Exhausted: the fifth Node waits, with an error log and a Warning Event.
     await makeNode(s.client, 'd');
-    const event = await waitFor('CIDRNotAvailable event', async () => {
+    const event = await until('CIDRNotAvailable event', async () => {
       const evs = await s.client.resource<Event>('events').list({ namespace: 'default' });
       return evs.items.find((e) => e.reason === 'CIDRNotAvailable' && e.involvedObject?.name === 'd');
     });
@@ -71,7 +72,7 @@ test('node IPAM hands out distinct subnets, keeps existing ones, reuses freed on
     // Deleting a Node frees its subnet; the waiting Node gets it.
     const freed = (await nodes.get('b')).spec!.podCIDR;
     await nodes.delete('b');
-    const d = await waitFor('d gets the freed subnet', async () => {
+    const d = await until('d gets the freed subnet', async () => {
       const n = await nodes.get('d');
       return n.spec?.podCIDR ? n : undefined;
     });

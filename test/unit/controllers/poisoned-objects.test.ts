@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndpointSlice } from '../../../dataplane/api/types.ts';
 import { EndpointSliceController } from '../../../dataplane/controllers/endpointslice.ts';
-import { captureLog, fastRetry, makeNode, makePod, makeService, stack, waitFor } from './harness.ts';
+import { captureLog, fastRetry, makeNode, makePod, makeService, stack } from './harness.ts';
+import { until } from '../../helpers/until.ts';
 
 test('finding 5: a poisoned Service is logged once and skipped, not retried in a loop', async () => {
   const s = await stack();
@@ -33,7 +34,7 @@ test('finding 5: a poisoned Service is logged once and skipped, not retried in a
   try {
     const refusals = () =>
       log.lines.filter((l) => l.message.includes('default/poisoned was refused by the apiserver'));
-    await waitFor('the refusal is logged', () => refusals().length === 1);
+    await until('the refusal is logged', () => refusals().length === 1);
     const attempts = s.writes('endpointslices');
     // The controller still works for other Services; by the time it has, a retry loop on the
     // poisoned key (5 ms backoff) would have made many more attempts.
@@ -41,7 +42,7 @@ test('finding 5: a poisoned Service is logged once and skipped, not retried in a
       selector: { app: 'web' },
       ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }],
     });
-    await waitFor('slices of the good Service', async () => {
+    await until('slices of the good Service', async () => {
       const list = await s.client
         .resource<EndpointSlice>('discovery.k8s.io/endpointslices')
         .list({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=ok' });

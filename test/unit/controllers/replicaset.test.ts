@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod, ReplicaSet } from '../../../dataplane/api/types.ts';
 import { ReplicaSetController } from '../../../dataplane/controllers/replicaset.ts';
-import { fastRetry, makeNode, makePod, readyCondition, stack, waitFor } from './harness.ts';
+import { fastRetry, makeNode, makePod, readyCondition, stack } from './harness.ts';
+import { until } from '../../helpers/until.ts';
 
 const RS = 'apps/replicasets';
 
@@ -36,7 +37,7 @@ test('a ReplicaSet creates, adopts and deletes pods to match spec.replicas and r
   try {
     await ctl.start();
     const rs = await sets.create(replicaSet('web', 3));
-    let items = await waitFor('3 pods', async () => {
+    let items = await until('3 pods', async () => {
       const got = await podsOf();
       return got.length === 3 && got.every((p) => p.metadata.ownerReferences?.length) && got;
     });
@@ -62,7 +63,7 @@ test('a ReplicaSet creates, adopts and deletes pods to match spec.replicas and r
     // Scale up to 5.
     const cur = await sets.get('web', 'default');
     await sets.update({ ...cur, spec: { ...cur.spec, replicas: 5 } });
-    items = await waitFor('5 pods', async () => {
+    items = await until('5 pods', async () => {
       const got = await podsOf();
       return got.length === 5 && got;
     });
@@ -76,7 +77,7 @@ test('a ReplicaSet creates, adopts and deletes pods to match spec.replicas and r
       status: { phase: 'Running', podIP: '10.244.0.5', conditions: [readyCondition(true)] },
     });
     await pods.update({ ...pending, spec: { ...pending.spec, nodeName: 'n1' } });
-    const st = await waitFor('status sees the ready pod', async () => {
+    const st = await until('status sees the ready pod', async () => {
       const got = await sets.get('web', 'default');
       return got.status?.readyReplicas === 1 && got.status.replicas === 5 && got.status;
     });
@@ -87,7 +88,7 @@ test('a ReplicaSet creates, adopts and deletes pods to match spec.replicas and r
 
     const cur2 = await sets.get('web', 'default');
     await sets.update({ ...cur2, spec: { ...cur2.spec, replicas: 1 } });
-    const left = await waitFor('1 active pod', async () => {
+    const left = await until('1 active pod', async () => {
       const got = (await podsOf()).filter((p) => !p.metadata.deletionTimestamp);
       return got.length === 1 && got;
     });
@@ -98,7 +99,7 @@ test('a ReplicaSet creates, adopts and deletes pods to match spec.replicas and r
       all.filter((p) => p.metadata.deletionTimestamp).map((p) => p.metadata.name),
       [pending.metadata.name],
     );
-    await waitFor('status replicas 1', async () => (await sets.get('web', 'default')).status?.replicas === 1);
+    await until('status replicas 1', async () => (await sets.get('web', 'default')).status?.replicas === 1);
   } finally {
     await ctl.close();
     s.close();

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Pod } from '../../../dataplane/api/types.ts';
 import { SchedulerController } from '../../../dataplane/controllers/scheduler.ts';
-import { fastRetry, makeNode, makePod, readyCondition, stack, waitFor } from './harness.ts';
+import { fastRetry, makeNode, makePod, readyCondition, stack } from './harness.ts';
+import { until } from '../../helpers/until.ts';
 
 test('9 pods spread 3/3/3 over the ready nodes, skipping not-ready and unschedulable ones', async () => {
   const s = await stack();
@@ -23,7 +24,7 @@ test('9 pods spread 3/3/3 over the ready nodes, skipping not-ready and unschedul
   try {
     await ctl.start();
     for (let i = 0; i < 9; i++) await makePod(s.client, `p${i}`);
-    const bound = await waitFor('9 pods bound', async () => {
+    const bound = await until('9 pods bound', async () => {
       const items = (await pods.list({ namespace: 'default' })).items;
       return items.every((p) => p.spec.nodeName) && items;
     });
@@ -47,11 +48,11 @@ test('a pod stays pending without a usable node and is bound when one becomes re
     await makePod(s.client, 'waiting');
     // A second pod created later is a marker that the scheduler already looked at the first one.
     await makePod(s.client, 'marker', {});
-    await waitFor('scheduler saw both pods', () => ctl.waitingPods.length === 2);
+    await until('scheduler saw both pods', () => ctl.waitingPods.length === 2);
     assert.equal((await pods.get('waiting', 'default')).spec.nodeName, undefined);
     const late = await nodes.get('late');
     await nodes.updateStatus({ ...late, status: { ...late.status, conditions: [readyCondition(true)] } });
-    const p = await waitFor('bound once the node is ready', async () => {
+    const p = await until('bound once the node is ready', async () => {
       const got = await pods.get('waiting', 'default');
       return got.spec.nodeName ? got : undefined;
     });

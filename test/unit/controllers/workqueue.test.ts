@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { ApiError } from '../../../dataplane/api/errors.ts';
 import { isRefusedAsInvalid } from '../../../dataplane/controllers/controller.ts';
 import { WorkQueue } from '../../../dataplane/controllers/workqueue.ts';
-import { waitFor } from './harness.ts';
+import { until } from '../../helpers/until.ts';
 
 test('keys added while waiting coalesce; a key added while handled runs again after', async () => {
   const seen: string[] = [];
@@ -19,12 +19,12 @@ test('keys added while waiting coalesce; a key added while handled runs again af
   q.add('b');
   q.add('b');
   q.start();
-  await waitFor('a is being handled', () => seen.length === 1);
+  await until('a is being handled', () => seen.length === 1);
   q.add('a'); // while a is in the handler: must run again, after
   q.add('a');
   assert.equal(seen.filter((k) => k === 'a').length, 1, 'never two handlers for one key at once');
   release();
-  await waitFor('queue drained', () => q.idle && seen.length === 3);
+  await until('queue drained', () => q.idle && seen.length === 3);
   assert.deepEqual(seen, ['a', 'b', 'a']);
   await q.shutDown();
 });
@@ -42,14 +42,14 @@ test('failures retry with growing delays and success resets them', async () => {
   );
   q.start();
   q.add('k');
-  await waitFor('success after three failures', () => attempts.length === 4 && q.idle);
+  await until('success after three failures', () => attempts.length === 4 && q.idle);
   assert.deepEqual(errors, [1, 2, 3]);
   // Delays 20, 40, 80 ms: each gap at least its backoff (a lower bound, never a duration assertion).
   const gaps = attempts.slice(1).map((t, i) => t - attempts[i]);
   assert.ok(gaps[0] >= 15 && gaps[1] >= 35 && gaps[2] >= 75, `gaps ${gaps}`);
   fail = 1;
   q.add('k');
-  await waitFor('retried once more', () => errors.length === 4 && q.idle);
+  await until('retried once more', () => errors.length === 4 && q.idle);
   assert.equal(errors[3], 1, 'the success reset the backoff');
   await q.shutDown();
 });
@@ -72,7 +72,7 @@ test('shutdown waits for the running handler, cancels retries and takes nothing 
   q.start();
   q.add('bad');
   q.add('slow');
-  await waitFor('both handled or handling', () => running === 2 && finished === 1);
+  await until('both handled or handling', () => running === 2 && finished === 1);
   q.addAfter('later', 60_000);
   const closed = q.shutDown();
   q.add('after-close');
@@ -103,7 +103,7 @@ test('finding 5: a permanent failure (a poisoned object) is dropped once, not re
   q.start();
   q.add('poisoned');
   q.add('flaky');
-  await waitFor(
+  await until(
     'queue idle after the flaky retry',
     () => q.idle && calls.filter((k) => k === 'flaky').length === 2,
   );
@@ -112,7 +112,7 @@ test('finding 5: a permanent failure (a poisoned object) is dropped once, not re
   assert.equal(calls.filter((k) => k === 'poisoned').length, 1);
   // A later change to the object queues it again, once.
   q.add('poisoned');
-  await waitFor('second drop', () => drops.length === 2 && q.idle);
+  await until('second drop', () => drops.length === 2 && q.idle);
   assert.equal(calls.filter((k) => k === 'poisoned').length, 2);
   await q.shutDown();
 });

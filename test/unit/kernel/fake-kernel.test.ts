@@ -9,7 +9,7 @@ import { isKdpError, type ErrorCode } from '../../../dataplane/errors.ts';
 import { KERNEL_ERR } from '../../../dataplane/kernel/errors.ts';
 import { NetworkPlan } from '../../../dataplane/kernel/plan.ts';
 import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
-import { exampleLayout } from '../../../dataplane/kernel/testing/example-layout.ts';
+import { exampleLayout } from '../../../dataplane/cluster/testing/example-layout.ts';
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 
 const A = 'kdp-u-a';

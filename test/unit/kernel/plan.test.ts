@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NetworkPlan, stagePlan, toolRuns } from '../../../dataplane/kernel/plan.ts';
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
-import { exampleLayout } from '../../../dataplane/kernel/testing/example-layout.ts';
+import { exampleLayout } from '../../../dataplane/cluster/testing/example-layout.ts';
 
 const kinds = (ops: { kind: string }[]) => ops.map((o) => o.kind);
 

@@ -12,7 +12,8 @@ import { isKdpError } from '../../../dataplane/errors.ts';
 import type { OverlayBackend } from '../../../dataplane/overlay/backend.ts';
 import { overlayMetricsRegistry } from '../../../dataplane/overlay/metrics.ts';
 import { overlayOptions } from '../../../dataplane/overlay/options.ts';
-import { agentWorld, waitFor } from '../agent/fixture.ts';
+import { agentWorld } from '../agent/fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 test('a vxlan agent publishes its lease, uses the backend MTU, writes subnet.env and follows peers', async () => {
   const w = await agentWorld({ nodes: 2 });
@@ -42,10 +43,7 @@ test('a vxlan agent publishes its lease, uses the backend MTU, writes subnet.env
     const mac2 = JSON.parse(
       (await nodes.get(n2.name)).metadata.annotations!['flannel.alpha.coreos.com/backend-data']!,
     ).VtepMAC as string;
-    await waitFor(
-      'node-1 to program node-2',
-      async () => (await fdb()).join() === `${mac2} ${n2.underlayIp}`,
-    );
+    await until('node-1 to program node-2', async () => (await fdb()).join() === `${mac2} ${n2.underlayIp}`);
 
     // A lease change that is only in the backend data is a sync.
     await nodes.patch(
@@ -57,7 +55,7 @@ test('a vxlan agent publishes its lease, uses the backend MTU, writes subnet.env
       },
       { type: 'merge' },
     );
-    await waitFor(
+    await until(
       'node-1 to follow the new VtepMAC',
       async () => (await fdb()).join() === `0a:58:0a:f4:63:00 ${n2.underlayIp}`,
     );

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node } from '../../../dataplane/api/types.ts';
-import { agentWorld, createNode, waitFor } from '../agent/fixture.ts';
+import { agentWorld, createNode } from '../agent/fixture.ts';
+import { until } from '../../helpers/until.ts';
 
 test('routes are added, moved and removed as Nodes appear, change pod CIDR and disappear', async () => {
   const w = await agentWorld({ nodes: 3 });
@@ -16,10 +17,7 @@ test('routes are added, moved and removed as Nodes appear, change pod CIDR and d
     const routes = async () =>
       (await w.kernel.routes.list(n1.netns)).filter((r) => r.via).map((r) => `${r.dst} via ${r.via}`);
     const expect = (want: string[]) =>
-      waitFor(
-        `routes ${want.join(', ')}`,
-        async () => JSON.stringify(await routes()) === JSON.stringify(want),
-      );
+      until(`routes ${want.join(', ')}`, async () => JSON.stringify(await routes()) === JSON.stringify(want));
 
     await expect([`${n2.podCidr} via ${n2.underlayIp}`]);
     await createNode(w.client, n3);

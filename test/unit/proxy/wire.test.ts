@@ -9,8 +9,9 @@ import { EndpointSliceController } from '../../../dataplane/controllers/endpoint
 import { isKdpError } from '../../../dataplane/errors.ts';
 import { RecordingProxier } from '../../../dataplane/proxy/testing/recording-proxier.ts';
 import { LABEL_SERVICE_PROXY_NAME, PROXY_LABEL_SELECTOR, runProxier } from '../../../dataplane/proxy/wire.ts';
-import { fastRetry, makeNode, makePod, makeService, stack, waitFor } from '../controllers/harness.ts';
+import { fastRetry, makeNode, makePod, makeService, stack } from '../controllers/harness.ts';
 import { keysOf, sample } from './fixtures.ts';
+import { until } from '../../helpers/until.ts';
 
 const WEB = 'default/web:http/TCP';
 const tuning = { backoffInitialMs: 5, backoffMaxMs: 50, log: () => {} };
@@ -34,7 +35,7 @@ async function cluster() {
   await makePod(s.client, 'web-2', { labels: { app: 'web' }, node: 'node-b', ip: '10.244.1.2', ports });
   const ctl = new EndpointSliceController(s.client, { retry: fastRetry });
   await ctl.start();
-  await waitFor('slices of web with 2 endpoints', async () => {
+  await until('slices of web with 2 endpoints', async () => {
     const list = await s.client
       .resource<EndpointSlice>('discovery.k8s.io/endpointslices')
       .list({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=web' });
@@ -54,7 +55,7 @@ test('runProxier feeds a proxier from the apiserver, end to end', async () => {
   const p = new RecordingProxier({ nodeName: 'node-a', minSyncPeriodMs: 0, syncPeriodMs: 60_000 });
   const running = await runProxier(p, { client: s.client, tuning });
   try {
-    await waitFor('the first sync', () => p.syncs.length >= 1);
+    await until('the first sync', () => p.syncs.length >= 1);
     const first = p.syncs[0];
     assert.equal(first.full, true);
     assert.deepEqual([...first.services.keys()], [WEB], 'headless and foreign services are not proxied');
@@ -69,7 +70,7 @@ test('runProxier feeds a proxier from the apiserver, end to end', async () => {
 
     // A Pod goes away: its endpoint leaves in a partial sync, with a trigger time measured.
     await s.client.resource<Pod>('pods').delete('web-2', { namespace: 'default', gracePeriodSeconds: 0 });
-    const removed = await waitFor('web-2 gone from the endpoints', () =>
+    const removed = await until('web-2 gone from the endpoints', () =>
       p.syncs.find((x) => keysOf(x.endpoints, WEB).join() === '10.244.0.2:8080'),
     );
     assert.equal(removed.full, false);
@@ -89,7 +90,7 @@ test('runProxier feeds a proxier from the apiserver, end to end', async () => {
       ...me,
       status: { ...me.status, addresses: [{ type: 'InternalIP', address: '198.18.0.20' }] },
     });
-    const moved = await waitFor('the new node address', () =>
+    const moved = await until('the new node address', () =>
       p.syncs.find((x) => x.node.addresses[0] === '198.18.0.20'),
     );
     assert.equal(moved.full, true);
@@ -108,7 +109,7 @@ test('runProxier with shared informers leaves them to their owner', async () => 
   const p = new RecordingProxier({ nodeName: 'node-b', minSyncPeriodMs: 0, syncPeriodMs: 60_000 });
   const running = await runProxier(p, { informers });
   try {
-    await waitFor('the first sync', () => p.syncs.length >= 1);
+    await until('the first sync', () => p.syncs.length >= 1);
     assert.deepEqual(
       p.syncs[0].endpoints.get(WEB)!.map((e) => [e.key, e.isLocal]),
       [

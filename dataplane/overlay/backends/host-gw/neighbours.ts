@@ -10,6 +10,7 @@ import type { NetworkPlan } from '../../../kernel/plan.ts';
 import type { NeighbourInfo } from '../../../kernel/types.ts';
 import type { OverlayNode } from '../../backend.ts';
 import type { HostGwRoute } from './routes.ts';
+import { keyedDiff } from '../keyed-diff.ts';
 
 export interface HostGwNeighbour {
   ip: string;
@@ -54,11 +55,13 @@ export function neighbourChanges(
   current: readonly HostGwNeighbour[],
   desired: readonly HostGwNeighbour[],
 ): NetworkPlan {
-  for (const n of current) {
-    if (!desired.some((d) => d.ip === n.ip)) plan.deleteNeighbour(netns, n);
-  }
-  for (const d of desired) {
-    if (!current.some((n) => n.ip === d.ip && n.lladdr === d.lladdr)) plan.replaceNeighbour(netns, d);
-  }
+  const { put, remove } = keyedDiff(
+    current,
+    desired,
+    (n) => n.ip,
+    (held, wanted) => held.lladdr === wanted.lladdr,
+  );
+  for (const n of remove) plan.deleteNeighbour(netns, n);
+  for (const d of put) plan.replaceNeighbour(netns, d);
   return plan;
 }

@@ -8,6 +8,7 @@ import { cidrContains, cidrsOverlap, parseIpv4Cidr } from '../../../kernel/cidr.
 import { NetworkPlan } from '../../../kernel/plan.ts';
 import { RT_TABLE, type RouteInfo, type RouteSpec } from '../../../kernel/types.ts';
 import type { OverlayNode } from '../../backend.ts';
+import { keyedDiff } from '../keyed-diff.ts';
 
 export interface HostGwRoute {
   dst: string;
@@ -77,8 +78,6 @@ export function ownedRoutes(listed: readonly RouteInfo[], uplink: string): HostG
     .map((r) => ({ dst: r.dst, via: r.via!, dev: uplink }));
 }
 
-const sameRoute = (a: HostGwRoute, b: HostGwRoute) => a.dst === b.dst && a.via === b.via && a.dev === b.dev;
-
 /** The plan from `current` to `desired` in `netns`; empty when they are the same set. */
 export function routeChanges(
   netns: string,
@@ -88,11 +87,13 @@ export function routeChanges(
   const plan = new NetworkPlan();
   const spec = (r: HostGwRoute): RouteSpec => ({ dst: r.dst, via: r.via, dev: r.dev });
   // Deletions first: a peer whose CIDR moved to one another peer held must be gone before it is reused.
-  for (const r of current) {
-    if (!desired.some((d) => d.dst === r.dst)) plan.deleteRoute(netns, spec(r));
-  }
-  for (const d of desired) {
-    if (!current.some((r) => sameRoute(r, d))) plan.replaceRoute(netns, spec(d));
-  }
+  const { put, remove } = keyedDiff(
+    current,
+    desired,
+    (r) => r.dst,
+    (held, wanted) => held.via === wanted.via && held.dev === wanted.dev,
+  );
+  for (const r of remove) plan.deleteRoute(netns, spec(r));
+  for (const d of put) plan.replaceRoute(netns, spec(d));
   return plan;
 }

@@ -9,7 +9,8 @@
  * owning node. From UDP: only from a known node, only IPv4, only for this node's subnet; the inner
  * packet is written to the TUN unchanged. flannel's wire format: the datagram is the bare packet.
  */
-import { parseCidr, prefixMask, type RouteTable } from './route-table.ts';
+import { cidrToUint32, prefixMask } from '../../../kernel/cidr.ts';
+import type { RouteTable } from './route-table.ts';
 import type { DropReason } from './engine.ts';
 
 export type PacketResult =
@@ -27,7 +28,7 @@ export interface LocalNode {
 }
 
 export function localNode(localSubnet: string): LocalNode {
-  const cidr = parseCidr(localSubnet);
+  const cidr = cidrToUint32(localSubnet);
   if (!cidr || cidr.prefix > 30) throw new TypeError(`not an IPv4 pod subnet: ${localSubnet}`);
   return { subnetNetwork: cidr.network, subnetMask: prefixMask(cidr.prefix), gateway: cidr.network + 1 };
 }

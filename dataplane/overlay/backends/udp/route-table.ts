@@ -6,46 +6,8 @@
  * it is a single probe. Addresses are unsigned 32-bit numbers, as read from a packet header.
  */
 import { KdpError } from '../../../errors.ts';
+import { cidrToUint32, ipv4ToUint32, prefixMask, uint32ToIpv4 } from '../../../kernel/cidr.ts';
 import type { EngineRoute } from './engine.ts';
-
-/** Dotted-quad IPv4 -> unsigned 32-bit number; undefined when the text is not exactly one. */
-export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const octet = Number(p);
-    if (octet > 255) return undefined;
-    n = n * 256 + octet;
-  }
-  return n;
-}
-
-export function formatIpv4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
-}
-
-/** The netmask of a prefix length as an unsigned 32-bit number (/0 -> 0). */
-export function prefixMask(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-}
-
-/** A parsed IPv4 CIDR: its network address (host bits cleared) and prefix length. */
-export interface ParsedCidr {
-  network: number;
-  prefix: number;
-}
-
-export function parseCidr(text: string): ParsedCidr | undefined {
-  const [addr, len, extra] = text.split('/');
-  if (extra !== undefined || len === undefined || !/^\d{1,2}$/.test(len) || Number(len) > 32)
-    return undefined;
-  const ip = parseIpv4(addr!);
-  if (ip === undefined) return undefined;
-  const prefix = Number(len);
-  return { network: (ip & prefixMask(prefix)) >>> 0, prefix };
-}
 
 export class RouteTable {
   /** Prefix lengths present, longest first, each with its network -> node address map. */
@@ -67,8 +29,8 @@ export class RouteTable {
     const lengths = new Map<number, Map<number, string>>();
     const nodes = new Set<string>();
     for (const r of routes) {
-      const cidr = parseCidr(r.subnet);
-      const node = parseIpv4(r.nodeIp);
+      const cidr = cidrToUint32(r.subnet);
+      const node = ipv4ToUint32(r.nodeIp);
       if (!cidr || node === undefined) {
         throw new KdpError(
           'KDP_ERR_OVERLAY_ROUTE',
@@ -80,7 +42,7 @@ export class RouteTable {
       if (networks.has(cidr.network)) {
         throw new KdpError('KDP_ERR_OVERLAY_ROUTE', `udp engine: subnet ${r.subnet} is routed twice`);
       }
-      const nodeIp = formatIpv4(node);
+      const nodeIp = uint32ToIpv4(node);
       networks.set(cidr.network, nodeIp);
       nodes.add(nodeIp);
     }

@@ -7,12 +7,11 @@
  * flannel0's address and state, which peers become routes, and a clean start after a crash.
  */
 import { KdpError } from '../../../errors.ts';
-import { cidrsOverlap, isIpv4 } from '../../../kernel/cidr.ts';
+import { cidrToUint32, cidrsOverlap, isIpv4, prefixMask, uint32ToIpv4 } from '../../../kernel/cidr.ts';
 import { NetworkPlan } from '../../../kernel/plan.ts';
 import type { OverlayBackend, OverlayContext, OverlayNode } from '../../backend.ts';
 import type { EngineOptions, EngineRoute, NativeEngineMode, OverlayEngine } from './engine.ts';
 import { createNativeEngine } from './native-engine.ts';
-import { formatIpv4, parseCidr, prefixMask } from './route-table.ts';
 import { createTypeScriptEngine } from './ts-engine.ts';
 
 export const UDP_TUN_NAME = 'flannel0';
@@ -61,8 +60,8 @@ export function createUdpTsBackend(ctx: OverlayContext, engineFactory?: EngineFa
 
 /** flannel0's address: the local subnet's network address with the cluster's prefix (10.244.1.0/16). */
 export function tunAddress(localSubnet: string, clusterCidr: string): string {
-  const subnet = parseCidr(localSubnet);
-  const cluster = parseCidr(clusterCidr);
+  const subnet = cidrToUint32(localSubnet);
+  const cluster = cidrToUint32(clusterCidr);
   if (
     !subnet ||
     !cluster ||
@@ -74,7 +73,7 @@ export function tunAddress(localSubnet: string, clusterCidr: string): string {
       `udp: the node's pod subnet ${localSubnet} is not inside the cluster network ${clusterCidr}`,
     );
   }
-  return `${formatIpv4(subnet.network)}/${cluster.prefix}`;
+  return `${uint32ToIpv4(subnet.network)}/${cluster.prefix}`;
 }
 
 /**
@@ -92,7 +91,7 @@ export function engineRoutes(
   for (const peer of sorted) {
     if (peer.backendType !== undefined && peer.backendType !== BACKEND_TYPE) {
       skipped.push({ peer, reason: `it runs the ${peer.backendType} backend, not udp` });
-    } else if (!parseCidr(peer.podCidr) || !isIpv4(peer.underlayIp)) {
+    } else if (!cidrToUint32(peer.podCidr) || !isIpv4(peer.underlayIp)) {
       skipped.push({ peer, reason: `lease ${peer.podCidr} at ${peer.underlayIp} is not IPv4` });
     } else if (cidrsOverlap(peer.podCidr, local.podCidr)) {
       skipped.push({ peer, reason: `pod CIDR ${peer.podCidr} overlaps this node's ${local.podCidr}` });

@@ -14,6 +14,7 @@ import { cidrsOverlap, networkOf, parseIpv4Cidr } from '../../../kernel/cidr.ts'
 import { isUnicastMac } from '../../../kernel/mac.ts';
 import { RT_TABLE, type FdbInfo, type NeighbourInfo, type RouteInfo } from '../../../kernel/types.ts';
 import type { OverlayNode } from '../../backend.ts';
+import { keyedDiff } from '../keyed-diff.ts';
 
 /** One peer's VTEP: its subnet's network address (the flannel.1 address), its MAC, its node. */
 export interface VxlanPeer {
@@ -104,43 +105,21 @@ export function ownedEntries(
   };
 }
 
-export interface EntryChanges<T> {
-  /** Entries to write (new, or changed in what they point at). */
-  put: T[];
-  /** Entries to remove. */
-  remove: T[];
-}
-
-/** Keyed diff: `key` names an entry, `same` says it needs no write. */
-function diff<T>(
-  current: readonly T[],
-  desired: readonly T[],
-  key: (t: T) => string,
-  same: (a: T, b: T) => boolean,
-) {
-  const want = new Map(desired.map((d) => [key(d), d]));
-  const have = new Map(current.map((c) => [key(c), c]));
-  return {
-    put: desired.filter((d) => !have.has(key(d)) || !same(have.get(key(d))!, d)),
-    remove: current.filter((c) => !want.has(key(c))),
-  };
-}
-
 export function entryChanges(current: VxlanEntries, desired: VxlanEntries) {
   return {
-    fdb: diff(
+    fdb: keyedDiff(
       current.fdb,
       desired.fdb,
       (f) => f.mac,
       (a, b) => a.dst === b.dst,
     ),
-    neighbours: diff(
+    neighbours: keyedDiff(
       current.neighbours,
       desired.neighbours,
       (n) => n.ip,
       (a, b) => a.mac === b.mac,
     ),
-    routes: diff(
+    routes: keyedDiff(
       current.routes,
       desired.routes,
       (r) => r.dst,

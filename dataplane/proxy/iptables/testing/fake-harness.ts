@@ -4,10 +4,10 @@
  * answered by the packet tracer walking the programmed rules. Also what the mode's own unit tests
  * build on (`createFakeIptablesSetup`).
  */
-import type { Log } from '../../../agent/log.ts';
-import type { IptablesRuleset } from '../../../kernel/iptables/types.ts';
+import type { Log } from '../../../log.ts';
 import { FakeConntrack } from '../../../kernel/testing/fake-conntrack.ts';
 import { FakeIptables } from '../../../kernel/testing/fake-iptables.ts';
+import type { IptablesRuleset } from '../../../kernel/iptables/types.ts';
 import { tracePacket, type TraceNode, type TraceResult } from '../../../kernel/testing/iptables-tracer.ts';
 import { THIS_NODE_IP, THIS_NODE_POD_GATEWAY } from '../../compliance/case-topology.ts';
 import type { ComplianceEnv, FlowResult, ModeHarness, ModeUnderTest } from '../../compliance/types.ts';
@@ -42,9 +42,7 @@ export function createFakeIptablesSetup(opts: FakeSetupOptions = {}): FakeIptabl
   const iptables = opts.iptables ?? new FakeIptables();
   const conntrack = opts.conntrack ?? new FakeConntrack();
   const errors: unknown[] = [];
-  const log: Log = (level, message, fields) => {
-    if (level === 'error') errors.push(fields?.error ?? new Error(message));
-  };
+  const log = errorsInto(errors);
   const proxier = new IptablesProxier({
     nodeName: 'node-a',
     netns: FAKE_NODE_NS,
@@ -71,26 +69,21 @@ export function createFakeIptablesSetup(opts: FakeSetupOptions = {}): FakeIptabl
   };
 }
 
-/** A tracer result in the suite's terms. */
-export function flowResult(t: TraceResult): FlowResult {
-  const name = (o: string) => (o === 'ACCEPT' ? 'DELIVERED' : o);
-  const shares: Record<string, number> = {};
-  for (const [o, share] of Object.entries(t.shares)) shares[name(o)] = share;
-  const masqueraded = t.paths
-    .filter((p) => p.verdict === 'ACCEPT' && p.dnat && (p.masquerade || p.snat !== undefined))
-    .map((p) => p.destination);
-  return { outcomes: t.outcomes.map(name).sort(), masqueraded: [...new Set(masqueraded)].sort(), shares };
+/** A Log keeping the errors a proxier logs (failed syncs), so `settle()` can throw the first. */
+export function errorsInto(errors: unknown[]): Log {
+  return (level, message, fields) => {
+    if (level === 'error') errors.push(fields?.error ?? new Error(message));
+  };
 }
 
 /**
- * Where one new connection of the suite goes through an iptables ruleset: the flow as a tracer
- * packet; for a returning client, first where its earlier connection went (the recent-match sets
- * it joined there are what ClientIP affinity finds again).
+ * Where one of the suite's flows lands in an iptables ruleset, by the packet tracer. A
+ * `returning` client is first traced once to learn which recent-lists (session affinity) its
+ * earlier packets to that endpoint set, then traced again with those lists holding it.
  */
 export function traceFlow(
   ruleset: IptablesRuleset,
-  flow: Parameters<ModeHarness['trace']>[0],
-  opts: Parameters<ModeHarness['trace']>[1] = {},
+  ...[flow, opts = {}]: Parameters<ModeHarness['trace']>
 ): FlowResult {
   const packet = {
     from: flow.from === 'node' ? ('local' as const) : flow.from,
@@ -106,6 +99,17 @@ export function traceFlow(
     recent = [...new Set(had.flatMap((p) => p.recentSet))];
   }
   return flowResult(tracePacket(ruleset, TRACE_NODE, packet, recent ? { recent } : {}));
+}
+
+/** A tracer result in the suite's terms. */
+export function flowResult(t: TraceResult): FlowResult {
+  const name = (o: string) => (o === 'ACCEPT' ? 'DELIVERED' : o);
+  const shares: Record<string, number> = {};
+  for (const [o, share] of Object.entries(t.shares)) shares[name(o)] = share;
+  const masqueraded = t.paths
+    .filter((p) => p.verdict === 'ACCEPT' && p.dnat && (p.masquerade || p.snat !== undefined))
+    .map((p) => p.destination);
+  return { outcomes: t.outcomes.map(name).sort(), masqueraded: [...new Set(masqueraded)].sort(), shares };
 }
 
 export const iptablesOnFakeKernel: ModeUnderTest = {

@@ -7,7 +7,6 @@
  * route each flow right after the kernel's own translation (nft turns rules into nftables
  * expressions and back). Root only; the integration tier runs it.
  */
-import type { Log } from '../../../agent/log.ts';
 import { createConntrack } from '../../../kernel/conntrack/conntrack.ts';
 import type { Kernel } from '../../../kernel/interfaces.ts';
 import { createIptables, IPTABLES_BACKENDS } from '../../../kernel/iptables/iptables.ts';
@@ -17,7 +16,7 @@ import type { ModeHarness, ModeUnderTest } from '../../compliance/types.ts';
 import { FakeClock } from '../../testing/fake-clock.ts';
 import { InFlight } from '../../testing/in-flight.ts';
 import { IptablesProxier } from '../iptables-proxier.ts';
-import { traceFlow } from './fake-harness.ts';
+import { errorsInto, traceFlow } from './fake-harness.ts';
 
 /** Whether this kernel has SCTP conntrack and xt_sctp: programming an SCTP rule into a scratch namespace. */
 async function kernelHasSctp(backend: IptablesBackend, prefix: string, ns: string): Promise<boolean> {
@@ -43,9 +42,7 @@ function realMode(backend: IptablesBackend, kernel: Kernel, sctp: boolean): Mode
       const iptables = calls.wrap(createIptables({ prefix, backend }));
       const clock = new FakeClock();
       const errors: unknown[] = [];
-      const log: Log = (level, message, fields) => {
-        if (level === 'error') errors.push(fields?.error ?? new Error(message));
-      };
+      const log = errorsInto(errors);
       const proxier = new IptablesProxier({
         nodeName: env.nodeName,
         netns: ns,

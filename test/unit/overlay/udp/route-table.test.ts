@@ -3,26 +3,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isKdpError } from '../../../../dataplane/errors.ts';
-import {
-  RouteTable,
-  formatIpv4,
-  parseCidr,
-  parseIpv4,
-} from '../../../../dataplane/overlay/backends/udp/route-table.ts';
+import { cidrToUint32, ipv4ToUint32, uint32ToIpv4 } from '../../../../dataplane/kernel/cidr.ts';
+import { RouteTable } from '../../../../dataplane/overlay/backends/udp/route-table.ts';
 
-const ip = (text: string) => parseIpv4(text)!;
+const ip = (text: string) => ipv4ToUint32(text)!;
 
 test('addresses and CIDRs parse strictly', () => {
-  assert.equal(parseIpv4('10.244.1.5'), 0x0af40105);
-  assert.equal(parseIpv4('255.255.255.255'), 0xffffffff);
+  assert.equal(ipv4ToUint32('10.244.1.5'), 0x0af40105);
+  assert.equal(ipv4ToUint32('255.255.255.255'), 0xffffffff);
   for (const bad of ['10.244.1', '10.244.1.256', '10.244.1.5.6', '10.244.1.-1', '', 'a.b.c.d', '1.2.3.04x']) {
-    assert.equal(parseIpv4(bad), undefined, bad);
+    assert.equal(ipv4ToUint32(bad), undefined, bad);
   }
-  assert.equal(formatIpv4(0xc6120002), '198.18.0.2');
-  assert.deepEqual(parseCidr('10.244.1.7/16'), { network: 0x0af40000, prefix: 16 });
-  assert.deepEqual(parseCidr('0.0.0.0/0'), { network: 0, prefix: 0 });
+  assert.equal(uint32ToIpv4(0xc6120002), '198.18.0.2');
+  assert.deepEqual(cidrToUint32('10.244.1.7/16'), { network: 0x0af40000, prefix: 16 });
+  assert.deepEqual(cidrToUint32('0.0.0.0/0'), { network: 0, prefix: 0 });
   for (const bad of ['10.244.1.0', '10.244.1.0/33', '10.244.1.0/', '10.244.1.0/24/1']) {
-    assert.equal(parseCidr(bad), undefined, bad);
+    assert.equal(cidrToUint32(bad), undefined, bad);
   }
 });
 

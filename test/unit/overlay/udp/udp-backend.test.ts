@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { resolveTopology } from '../../../../dataplane/cluster/topology.ts';
 import { clusterPrefix } from '../../../../dataplane/cluster/topology-names.ts';
 import { isKdpError } from '../../../../dataplane/errors.ts';
-import { exampleLayout } from '../../../../dataplane/kernel/testing/example-layout.ts';
+import { exampleLayout } from '../../../../dataplane/cluster/testing/example-layout.ts';
 import { FakeKernel } from '../../../../dataplane/kernel/testing/fake-kernel.ts';
 import type { FakeLink } from '../../../../dataplane/kernel/testing/fake-state.ts';
 import type { OverlayContext } from '../../../../dataplane/overlay/backend.ts';

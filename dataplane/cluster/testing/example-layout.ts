@@ -6,7 +6,7 @@
  * path on a realistic shape. It is not the cluster builder, which also records state, starts
  * agents and cleans up.
  */
-import { planAddresses, type NodeAddressPlan } from '../../cluster/topology-addresses.ts';
+import { planAddresses, type NodeAddressPlan } from '../topology-addresses.ts';
 import {
   CNI_BRIDGE,
   FABRIC_BRIDGE,
@@ -14,9 +14,9 @@ import {
   POD_INTERFACE,
   fabricNamespace,
   fabricPortName,
-} from '../../cluster/topology-names.ts';
-import type { Topology } from '../../cluster/topology.ts';
-import { NetworkPlan } from '../plan.ts';
+} from '../topology-names.ts';
+import type { Topology } from '../topology.ts';
+import { NetworkPlan } from '../../kernel/plan.ts';
 
 export interface ExampleLayout {
   plan: NetworkPlan;
