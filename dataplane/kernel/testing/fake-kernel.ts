@@ -38,6 +38,7 @@ import {
   type VethSpec,
 } from '../types.ts';
 import { applyFdb, type FdbVerb } from './fake-vxlan.ts';
+import { checkFakeNamespace } from './fake-namespace.ts';
 import { FakeNetworkState } from './fake-state.ts';
 
 export interface FakeKernelOptions {
@@ -106,8 +107,11 @@ export class FakeKernel implements Kernel {
   }
 
   private guard(ns: string, operation: string) {
-    assertKdpNamespace(ns, this.prefix, operation);
-    return this.state.ns(ns, operation);
+    return checkFakeNamespace(ns, operation, {
+      prefix: this.prefix,
+      namespaces: this.state.namespaces,
+      tool: 'ip',
+    })!;
   }
 
   private netnsFacility(): Netns {
