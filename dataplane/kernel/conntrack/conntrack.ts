@@ -6,7 +6,7 @@
  */
 import { KERNEL_ERR, kernelError } from '../errors.ts';
 import { CommandFailed, kernelMessage, runCommand } from '../iproute2/run.ts';
-import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix, netnsPath } from '../names.ts';
+import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix, netnsPath } from '../name-checks.ts';
 import type { ExecOptions, ExecResult } from '../types.ts';
 import { checkFilter, deletedCount, filterArgs, parseEntry } from './filter.ts';
 import type { Conntrack, ConntrackEntry, ConntrackFilter } from './interface.ts';

@@ -7,7 +7,7 @@
  */
 import { checkFdb, checkOp, describeFdb } from '../check.ts';
 import type { Addresses, Fdb, Kernel, Links, Neighbours, Routes } from '../interfaces.ts';
-import { KDP_NAMESPACE_PREFIX, assertIfName, assertKdpNamespace, assertPrefix } from '../names.ts';
+import { KDP_NAMESPACE_PREFIX, assertIfName, assertKdpNamespace, assertPrefix } from '../name-checks.ts';
 import {
   RT_TABLE,
   type AddressInfo,

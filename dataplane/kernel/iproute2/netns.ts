@@ -6,7 +6,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { KERNEL_ERR, kernelError } from '../errors.ts';
 import type { Netns } from '../interfaces.ts';
-import { NETNS_DIR, assertKdpNamespace, netnsPath } from '../names.ts';
+import { NETNS_DIR, assertKdpNamespace, netnsPath } from '../name-checks.ts';
 import type { ExecOptions, ExecResult } from '../types.ts';
 import { CommandFailed, failedBatchLines, kernelMessage, runCommand, runIp, toKernelError } from './run.ts';
 

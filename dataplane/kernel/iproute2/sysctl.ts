@@ -7,7 +7,7 @@
 import { sysctlPath } from '../check.ts';
 import { KERNEL_ERR, classifyKernelMessage, kernelError } from '../errors.ts';
 import type { Sysctl } from '../interfaces.ts';
-import { assertKdpNamespace } from '../names.ts';
+import { assertKdpNamespace } from '../name-checks.ts';
 import type { ExecOptions } from '../types.ts';
 import { WRITE_PAIRS, sysctlFailure } from './lanes.ts';
 import { CommandFailed, runCommand, toKernelError } from './run.ts';

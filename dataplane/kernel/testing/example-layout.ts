@@ -16,7 +16,7 @@ import {
   fabricPortName,
 } from '../../cluster/topology-names.ts';
 import type { Topology } from '../../cluster/topology.ts';
-import { NetworkPlan } from '../plan.ts';
+import { NetworkPlan } from '../network-plan.ts';
 
 export interface ExampleLayout {
   plan: NetworkPlan;

@@ -12,7 +12,7 @@ import type {
   ConntrackFilter,
   ConntrackProtocol,
 } from '../conntrack/interface.ts';
-import { KDP_NAMESPACE_PREFIX, assertPrefix } from '../names.ts';
+import { KDP_NAMESPACE_PREFIX, assertPrefix } from '../name-checks.ts';
 import type { FakeKernel } from './fake-kernel.ts';
 import { checkFakeNamespace } from './fake-namespace.ts';
 import { ConntrackShorthands } from '../conntrack/shorthands.ts';

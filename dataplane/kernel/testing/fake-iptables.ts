@@ -24,7 +24,7 @@ import {
   type MissingRule,
   type RestoreOptions,
 } from '../iptables/types.ts';
-import { KDP_NAMESPACE_PREFIX, assertPrefix } from '../names.ts';
+import { KDP_NAMESPACE_PREFIX, assertPrefix } from '../name-checks.ts';
 import type { FakeKernel } from './fake-kernel.ts';
 import { checkFakeNamespace } from './fake-namespace.ts';
 import { FakeTable, RejectedLine, TableTransaction } from './fake-iptables-table.ts';

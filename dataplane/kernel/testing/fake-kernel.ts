@@ -19,8 +19,14 @@ import type {
   Sysctl,
 } from '../interfaces.ts';
 import { describeOp } from '../iproute2/commands.ts';
-import { KDP_NAMESPACE_PREFIX, assertIfName, assertKdpNamespace, assertPrefix, netnsPath } from '../names.ts';
-import { stagePlan, toolRuns, type NetworkPlan } from '../plan.ts';
+import {
+  KDP_NAMESPACE_PREFIX,
+  assertIfName,
+  assertKdpNamespace,
+  assertPrefix,
+  netnsPath,
+} from '../name-checks.ts';
+import { stagePlan, toolRuns, type NetworkPlan } from '../network-plan.ts';
 import {
   RT_TABLE,
   type AddressInfo,

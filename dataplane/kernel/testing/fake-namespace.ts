@@ -6,7 +6,7 @@
  * the kernel's refusal of a missing link.
  */
 import { KERNEL_ERR, kernelError, type KernelErrorCode } from '../errors.ts';
-import { assertKdpNamespace } from '../names.ts';
+import { assertKdpNamespace } from '../name-checks.ts';
 import type { AddressInfo, FdbInfo, NeighbourInfo, RouteInfo, VxlanInfo } from '../types.ts';
 import { FakeSysctls } from './fake-sysctls.ts';
 

@@ -23,7 +23,7 @@ import { failedBatchLines, kernelMessage } from '../../../dataplane/kernel/iprou
 import { keyOfPath } from '../../../dataplane/kernel/iproute2/sysctl.ts';
 import { KERNEL_ERR, classifyKernelMessage } from '../../../dataplane/kernel/errors.ts';
 import { sysctlPath } from '../../../dataplane/kernel/check.ts';
-import { NetworkPlan, toolRuns } from '../../../dataplane/kernel/plan.ts';
+import { NetworkPlan, toolRuns } from '../../../dataplane/kernel/network-plan.ts';
 
 test('ops become ip arguments', () => {
   const p = new NetworkPlan()
