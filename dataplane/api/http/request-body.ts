@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, invalid } from '../errors.ts';
 import { checkJsonValue, parseJsonSafely } from '../json-safe.ts';
-import type { DeleteOptions } from '../registry/registry.ts';
+import type { DeleteOptions } from '../registry/generic-registry.ts';
 import type { PatchType } from '../registry/patch.ts';
 import type { FieldValidation } from '../schema/decode.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The delete lifecycle's rules, apart from the verbs that run them (registry.ts): delete
+ * The delete lifecycle's rules, apart from the verbs that run them (generic-registry.ts): delete
  * preconditions, the grace period a delete waits (only bound, running pods wait), marking an
  * object as being deleted (deletionTimestamp, a Namespace's Terminating phase) while finalizers or
  * a grace period hold it, and orphaning dependents (propagationPolicy Orphan).

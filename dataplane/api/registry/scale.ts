@@ -1,7 +1,7 @@
 /**
  * The scale subresource (autoscaling/v1 Scale) of apps/v1 Deployments and ReplicaSets: the Scale
  * view of a workload and the checked replica count a Scale update or patch asks for. The registry
- * (registry.ts) writes the result as an ordinary update of the workload.
+ * (generic-registry.ts) writes the result as an ordinary update of the workload.
  */
 import { invalid } from '../errors.ts';
 import type { KubeObject } from '../types.ts';

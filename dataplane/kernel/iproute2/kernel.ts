@@ -24,11 +24,11 @@ import {
   type VethSpec,
   type VxlanSpec,
 } from '../types.ts';
-import { Iproute2NetworkOps } from './apply.ts';
+import { Iproute2NetworkOps } from './apply-plan.ts';
 import { describeOp, ipArgs } from './commands.ts';
 import { Iproute2Netns } from './netns.ts';
 import { parseAddresses, parseFdb, parseLinks, parseNeighbours, parseRoutes } from './parse.ts';
-import { runCommand, runIp, toKernelError } from './run.ts';
+import { runCommand, runIp, toKernelError } from './run-command.ts';
 import { Iproute2Sysctl } from './sysctl.ts';
 
 export interface Iproute2KernelOptions {

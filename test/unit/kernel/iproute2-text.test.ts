@@ -19,7 +19,7 @@ import {
   shellQuote,
   sysctlFailure,
 } from '../../../dataplane/kernel/iproute2/lanes.ts';
-import { failedBatchLines, kernelMessage } from '../../../dataplane/kernel/iproute2/run.ts';
+import { failedBatchLines, kernelMessage } from '../../../dataplane/kernel/iproute2/run-command.ts';
 import { keyOfPath } from '../../../dataplane/kernel/iproute2/sysctl.ts';
 import { KERNEL_ERR, classifyKernelMessage } from '../../../dataplane/kernel/errors.ts';
 import { sysctlPath } from '../../../dataplane/kernel/check.ts';

@@ -19,7 +19,7 @@ import type { ApplyOptions, ApplyReport, NetOp } from '../types.ts';
 import { describeOp } from './commands.ts';
 import { laneFailures, laneScript, sysctlFailure, type LaneGroup } from './lanes.ts';
 import type { Iproute2Netns } from './netns.ts';
-import { failedBatchLines, kernelMessage, runCommand, toKernelError } from './run.ts';
+import { failedBatchLines, kernelMessage, runCommand, toKernelError } from './run-command.ts';
 import { keyOfPath } from './sysctl.ts';
 
 /** The KdpError for a failed run of a group, pointing at the op the tool refused. */

@@ -14,7 +14,7 @@ import { ApiError } from '../errors.ts';
 import type { Dispatcher } from './dispatch.ts';
 import { errorResult } from './dispatch.ts';
 import type { ApiRequest, ApiResult } from './dispatch-types.ts';
-import { ApiMetrics } from './metrics.ts';
+import { ApiMetrics } from './api-metrics.ts';
 import {
   createListener,
   HTTP_LIMIT_DEFAULTS,
@@ -24,7 +24,7 @@ import {
   removeStaleSocket,
 } from './listener.ts';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './request-body.ts';
-import { metricVerb, parsePath, requestVerb, routeResource } from './routes.ts';
+import { metricVerb, parsePath, requestVerb, routeResource } from './rest-paths.ts';
 import { serveWatch, type WatchEndReason, type WatchStream } from './watch-stream.ts';
 
 export interface RequestLogEntry {
@@ -268,7 +268,7 @@ export class ApiHttpServer {
 /**
  * The path exactly as sent and the query. WHATWG URL parsing would resolve `%2e%2e` segments
  * before routing (turning .../services/%2e%2e into the Namespace), so the path is never parsed
- * as a URL; routes.ts splits and checks it segment by segment.
+ * as a URL; rest-paths.ts splits and checks it segment by segment.
  */
 function requestTarget(target = '/'): { pathname: string; search: string; searchParams: URLSearchParams } {
   const q = target.indexOf('?');
