@@ -13,7 +13,7 @@ import { KdpError } from '../errors.ts';
 export function nativeModulePath(name: string): string {
   if (!/^[a-z][a-z0-9_]*$/.test(name)) {
     throw new KdpError(
-      'KDP_ERR_NATIVE_MISSING',
+      'KDP_ERR_INVALID_ARGUMENT',
       `"${name}" is not a native module name (a binding.gyp target)`,
     );
   }
