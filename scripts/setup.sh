@@ -35,14 +35,17 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
 fi
 
 # Native addon (native/, binding.gyp at the root), when the project has one.
+# The stamp is touched after a build, so any target (one per facility) is rebuilt by a change.
 if [ -f binding.gyp ]; then
-  if [ ! -f build/Release/kdp_native.node ] || [ -n "$(find native binding.gyp -newer build/Release/kdp_native.node -print -quit)" ]; then
+  stamp=build/Release/.kdp-native-built
+  if [ ! -f "$stamp" ] || [ -n "$(find native binding.gyp -newer "$stamp" -print -quit)" ]; then
     log "building the native addon"
     # Against the headers of the Node that runs kdp (Debian's nodejs ships them under /usr), never
     # downloaded ones: the machine may have no internet.
     nodedir=()
     [ -f /usr/include/node/node_api.h ] && nodedir=(--nodedir=/usr)
     npx --no-install node-gyp rebuild --release "${nodedir[@]}" >/dev/null
+    touch "$stamp"
   fi
 fi
 log "ready"

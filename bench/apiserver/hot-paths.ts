@@ -5,7 +5,7 @@
  */
 import { createAllocators } from '../../dataplane/api/allocators/index.ts';
 import { createDispatcher, type Dispatcher } from '../../dataplane/api/http/dispatch.ts';
-import { Registry } from '../../dataplane/api/registry/registry.ts';
+import { Registry } from '../../dataplane/api/registry/generic-registry.ts';
 import { createStrategies } from '../../dataplane/api/registry/strategies/index.ts';
 import { Store } from '../../dataplane/api/store/store.ts';
 import type { KubeObject } from '../../dataplane/api/types.ts';

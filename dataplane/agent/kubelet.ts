@@ -8,9 +8,8 @@
  * are handled in one round: one kernel plan for all new sandboxes, one batched teardown for all
  * finished terminations, statuses written concurrently. The record of each pod (state.ts) is the
  * agent's memory of what it made; it is written before anything is created and lets a restarted
- * agent adopt running pods without touching them.
+ * agent adopt running pods without touching them. Ending a pod is pod-termination.ts.
  */
-import { isApiError } from '../api/errors.ts';
 import type { Pod } from '../api/types.ts';
 import type { ApiClient, Informer } from '../client/interface.ts';
 import { podNamespace, podVethName } from '../cluster/topology-names.ts';
@@ -22,7 +21,8 @@ import { Containers, podKey } from './containers.ts';
 import type { HostLocalIpam } from './ipam.ts';
 import type { Log } from './log.ts';
 import { podStatus, statusSummary } from './pod-status.ts';
-import { createSandboxes, removeSandboxes, removeStrayNeighbours, type NodeNetwork } from './sandboxes.ts';
+import { deadlineOf, PodTerminations, RETRY_MS } from './pod-termination.ts';
+import { createSandboxes, removeStrayNeighbours, type NodeNetwork } from './sandboxes.ts';
 import type { AgentState, PodRecord } from './state.ts';
 import { StatusWriter } from './status-writer.ts';
 import type { ProcessRunner } from './workloads/processes.ts';
@@ -53,7 +53,6 @@ export interface KubeletOptions {
   backoffMs?: number;
 }
 
-const RETRY_MS = 2000;
 /** How long a first status waits for a starting server to listen. */
 const READY_WAIT_MS = 1000;
 const nowIso = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -62,10 +61,7 @@ const isTerminal = (pod: Pod) => pod.status?.phase === 'Succeeded' || pod.status
 
 export class Kubelet {
   private readonly records = new Map<string, PodRecord>();
-  /** Pods whose processes are being stopped: key -> the uid and when to SIGKILL. */
-  private readonly terminating = new Map<string, { uid: string; deadline: number }>();
-  /** Terminations whose processes are gone: sandboxes to remove, Pods to delete. */
-  private readonly finished = new Set<string>();
+  private readonly terminations: PodTerminations;
   /** The status this agent last wrote per pod, and the resourceVersion that write produced. */
   private readonly ownStatus = new Map<string, { summary: string; rv?: string }>();
   /** The record as last written to the state dir, by uid. */
@@ -101,6 +97,17 @@ export class Kubelet {
         if (own && own.summary === statusSummary(sent)) own.rv = pod.metadata.resourceVersion;
       },
     });
+    this.terminations = new PodTerminations({
+      ...o,
+      batcher: this.batcher,
+      containers: this.containers,
+      records: this.records,
+      podOf: (key) => this.podOf(key),
+      forget: (rec) => {
+        this.ownStatus.delete(podKey(rec));
+        this.saved.delete(rec.uid);
+      },
+    });
   }
 
   /** Adopts what the state dir and the kernel hold, then starts reconciling. */
@@ -113,7 +120,7 @@ export class Kubelet {
     const every = this.o.livenessMs ?? 1000;
     const tick = async () => {
       for (const [key, rec] of this.records) {
-        if (!this.terminating.has(key) && (await this.containers.anyExited(rec))) this.batcher.add(key);
+        if (!this.terminations.has(key) && (await this.containers.anyExited(rec))) this.batcher.add(key);
       }
       if (!this.closed) this.livenessTimer = setTimeout(tick, every);
     };
@@ -185,30 +192,19 @@ export class Kubelet {
   }
 
   private async round(keys: string[]): Promise<void> {
-    if (this.finished.size > 0) {
-      const done = [...this.finished];
-      this.finished.clear();
-      await this.finishTerminations(done);
-    }
+    await this.terminations.finishPending();
     const creates: Pod[] = [];
     const checks: [Pod, PodRecord][] = [];
     for (const key of keys) {
       const pod = this.podOf(key);
       const rec = this.records.get(key);
-      const t = this.terminating.get(key);
-      if (t) {
-        // A shorter grace period, or the Pod removed outright, brings the SIGKILL forward.
-        const gone = pod?.metadata.uid !== t.uid;
-        if (gone || pod?.metadata.deletionTimestamp)
-          t.deadline = Math.min(t.deadline, gone ? Date.now() : deadlineOf(pod!));
-        continue;
-      }
+      if (this.terminations.update(key, pod)) continue;
       if (rec && (!pod || pod.metadata.uid !== rec.uid)) {
         // Its Pod is gone (deleted with no grace, or replaced by one of the same name).
-        this.terminate(rec, Date.now());
+        this.terminations.start(rec, Date.now());
       } else if (pod?.metadata.deletionTimestamp) {
-        if (rec) this.terminate(rec, deadlineOf(pod));
-        else void this.deletePod(pod);
+        if (rec) this.terminations.start(rec, deadlineOf(pod));
+        else void this.terminations.deletePod(pod);
       } else if (pod && (!rec || !rec.sandboxReady)) {
         if (rec || !isTerminal(pod)) creates.push(pod);
       } else if (pod && rec) {
@@ -308,80 +304,6 @@ export class Kubelet {
     await this.o.state.savePod(rec);
     this.saved.set(rec.uid, json);
   }
-
-  /** Stops the pod's processes in the background; then it is finished (see finishTerminations). */
-  private terminate(rec: PodRecord, deadline: number): void {
-    const key = podKey(rec);
-    this.terminating.set(key, { uid: rec.uid, deadline });
-    this.o.log('info', `stopping pod ${key}`, { graceMs: Math.max(0, deadline - Date.now()) });
-    void (async () => {
-      try {
-        await this.containers.stop(rec, () => this.terminating.get(key)?.deadline ?? 0);
-      } catch (e) {
-        this.o.log('warn', `pod ${key}: stopping its processes failed`, { error: describeError(e) });
-      }
-      this.finished.add(key);
-      this.batcher.add(key);
-    })();
-  }
-
-  /** Removes the sandboxes of stopped pods in one go, frees their addresses, deletes their Pods. */
-  private async finishTerminations(keys: string[]): Promise<void> {
-    const recs = keys.map((k) => this.records.get(k)).filter((r): r is PodRecord => r !== undefined);
-    try {
-      await removeSandboxes(
-        this.o.kernel,
-        this.o.network,
-        recs.filter((r) => !r.hostNetwork).map((r) => ({ netns: r.netns, veth: r.veth!, ip: r.ip })),
-        { freeNames: false },
-      );
-    } catch (e) {
-      this.o.log('warn', 'removing pod sandboxes failed, retrying', { error: describeError(e) });
-      for (const k of keys) {
-        this.finished.add(k);
-        this.batcher.addAfter(k, RETRY_MS);
-      }
-      return;
-    }
-    for (const rec of recs) {
-      const key = podKey(rec);
-      this.o.ipam.release(rec.uid);
-      this.records.delete(key);
-      this.terminating.delete(key);
-      this.ownStatus.delete(key);
-      this.saved.delete(rec.uid);
-    }
-    await this.o.ipam.save();
-    // Pods that found no free address can have one now.
-    for (const [key, rec] of this.records) if (!rec.ip) this.batcher.add(key);
-    await Promise.all(recs.map((r) => this.o.state.removePod(r.uid)));
-    this.o.log('info', 'pods removed', { pods: recs.length });
-    await Promise.all(
-      recs.map(async (rec) => {
-        const pod = this.podOf(podKey(rec));
-        if (pod?.metadata.uid === rec.uid) await this.deletePod(pod);
-        // A Pod of the same name may have waited for this one's namespace.
-        this.batcher.add(podKey(rec));
-      }),
-    );
-  }
-
-  /** Deletes the Pod object at once: its processes are gone (or it never had any here). */
-  private async deletePod(pod: Pod): Promise<void> {
-    try {
-      await this.o.client.resource<Pod>('pods').delete(pod.metadata.name!, {
-        namespace: pod.metadata.namespace,
-        gracePeriodSeconds: 0,
-        preconditions: { uid: pod.metadata.uid },
-      });
-    } catch (e) {
-      if (isApiError(e, 'NotFound') || isApiError(e, 'Conflict')) return;
-      this.o.log('warn', `deleting pod ${pod.metadata.namespace}/${pod.metadata.name} failed, retrying`, {
-        error: describeError(e),
-      });
-      this.batcher.addAfter(keyOf(pod), RETRY_MS);
-    }
-  }
 }
 
 /** Ms left to wait for a container that started but does not listen yet; 0 when none. */
@@ -392,10 +314,4 @@ function readinessWait(rec: PodRecord): number {
     wait = Math.max(wait, Date.parse(c.startedAt) + READY_WAIT_MS - Date.now());
   }
   return wait;
-}
-
-/** When a terminating pod's processes are killed: its grace period from now, at most. */
-function deadlineOf(pod: Pod): number {
-  const grace = pod.metadata.deletionGracePeriodSeconds ?? 30;
-  return Date.now() + Math.max(0, grace) * 1000;
 }

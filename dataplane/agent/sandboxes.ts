@@ -19,7 +19,7 @@ import { describeError } from '../errors.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import { cidrContains } from '../kernel/cidr.ts';
 import { macFromIpv4 } from '../kernel/mac.ts';
-import { NetworkPlan } from '../kernel/plan.ts';
+import { NetworkPlan } from '../kernel/network-plan.ts';
 import { POD_INTERFACE } from '../cluster/topology-names.ts';
 
 /** The node side every pod of the node shares. */

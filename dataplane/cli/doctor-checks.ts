@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { netnsPath } from '../kernel/names.ts';
+import { netnsPath } from '../kernel/name-checks.ts';
 
 export interface DoctorCheck {
   name: string;

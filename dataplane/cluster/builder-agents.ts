@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KdpError } from '../errors.ts';
-import { netnsPath } from '../kernel/names.ts';
+import { netnsPath } from '../kernel/name-checks.ts';
 
 export const AGENT_MISSING = 'KDP_ERR_AGENT_MISSING';
 

@@ -16,7 +16,7 @@ import type { Node, Pod } from '../api/types.ts';
 import type { ApiClient } from '../client/interface.ts';
 import { CleanupSteps, describeError, KdpError } from '../errors.ts';
 import { parseIpv4Cidr, subnetCount } from '../kernel/cidr.ts';
-import { NetworkPlan } from '../kernel/plan.ts';
+import { NetworkPlan } from '../kernel/network-plan.ts';
 import { addNodeToPlan } from './builder-plan.ts';
 import type { NodeRecord } from './builder-state.ts';
 import { someNames, waitForNodesReady, waitForObjects } from './builder-wait.ts';

@@ -8,7 +8,7 @@
  */
 import { nthAddress, parseIpv4Cidr } from '../kernel/cidr.ts';
 import { macFromIpv4 } from '../kernel/mac.ts';
-import { NetworkPlan } from '../kernel/plan.ts';
+import { NetworkPlan } from '../kernel/network-plan.ts';
 import type { NodeRecord } from './builder-state.ts';
 import { nodeUnderlayIp } from './topology-addresses.ts';
 import {

@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { NETNS_DIR } from '../kernel/names.ts';
+import { NETNS_DIR } from '../kernel/name-checks.ts';
 
 export interface FoundProcess {
   pid: number;

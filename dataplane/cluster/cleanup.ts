@@ -10,7 +10,7 @@ import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KdpError } from '../errors.ts';
 import { createIproute2Kernel } from '../kernel/iproute2/kernel.ts';
-import { KDP_NAMESPACE_PREFIX } from '../kernel/names.ts';
+import { KDP_NAMESPACE_PREFIX } from '../kernel/name-checks.ts';
 import { STATE_ROOT } from './builder-state.ts';
 import { findKdpProcesses, killAll, type FoundProcess } from './cleanup-processes.ts';
 import { clusterPrefix } from './topology-names.ts';

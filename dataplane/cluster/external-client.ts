@@ -11,7 +11,7 @@
 import { nthAddress, parseIpv4Cidr } from '../kernel/cidr.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import { macFromIpv4 } from '../kernel/mac.ts';
-import { NetworkPlan } from '../kernel/plan.ts';
+import { NetworkPlan } from '../kernel/network-plan.ts';
 import { KdpError } from '../errors.ts';
 import type { NodeRecord } from './builder-state.ts';
 import { clusterPrefix, FABRIC_BRIDGE, fabricNamespace } from './topology-names.ts';

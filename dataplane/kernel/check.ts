@@ -6,7 +6,7 @@
 import { isIpv4, parseIpv4Cidr } from './cidr.ts';
 import { KERNEL_ERR, kernelError } from './errors.ts';
 import { isUnicastMac } from './mac.ts';
-import { assertIfName, assertKdpNamespace } from './names.ts';
+import { assertIfName, assertKdpNamespace } from './name-checks.ts';
 import type { FdbSpec, NetOp, RouteSpec } from './types.ts';
 
 export const MIN_MTU = 68;

@@ -5,7 +5,7 @@
  * (iproute2/kernel.ts) and the stateful fake is FakeKernel (testing/fake-kernel.ts). Every
  * namespace argument is required: no operation ever falls back to the host's namespace.
  */
-import type { NetworkPlan } from './plan.ts';
+import type { NetworkPlan } from './network-plan.ts';
 import type {
   AddressInfo,
   ApplyOptions,

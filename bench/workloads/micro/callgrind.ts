@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { NATIVE_ADDON_PATH } from '../../../dataplane/native/addon.ts';
+import { OVERLAY_ADDON_PATH as NATIVE_ADDON_PATH } from '../../../dataplane/overlay/backends/udp/native-binding.ts';
 import { KdpError } from '../../../dataplane/errors.ts';
 import type { ControlWorkload, TrialValue, WorkloadInstance } from '../../lib/workload.ts';
 import { findCase, NATIVE_CASES, TS_CASES } from './cases.ts';

@@ -18,7 +18,10 @@ import { createRequire } from 'node:module';
 import { matchRequirements, parseLabelSelector } from '../../../dataplane/api/selectors.ts';
 import type { EndpointSlice, Service } from '../../../dataplane/api/types.ts';
 import { LABEL_SERVICE_NAME } from '../../../dataplane/api/types.ts';
-import { NATIVE_ADDON_PATH, type NativeAddon } from '../../../dataplane/native/addon.ts';
+import {
+  OVERLAY_ADDON_PATH as NATIVE_ADDON_PATH,
+  type OverlayAddon as NativeAddon,
+} from '../../../dataplane/overlay/backends/udp/native-binding.ts';
 import {
   localNode,
   processFromTun,

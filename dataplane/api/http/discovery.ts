@@ -5,7 +5,7 @@
  */
 import { KUBERNETES_VERSION, kdpVersion } from '../../version.ts';
 import { type ResourceInfo, RESOURCE_VERBS, RESOURCES } from '../resources.ts';
-import { servedGroupVersions } from './routes.ts';
+import { servedGroupVersions } from './rest-paths.ts';
 
 const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' };
 

@@ -10,7 +10,7 @@
 import { describeError } from '../../errors.ts';
 import { ApiError, badRequest } from '../errors.ts';
 import { applyPatch } from '../registry/patch.ts';
-import type { Registry, WriteOptions } from '../registry/registry.ts';
+import type { Registry, WriteOptions } from '../registry/generic-registry.ts';
 import { checkDuplicateFields } from '../schema/decode.ts';
 import { apiVersionOf, type ResourceInfo } from '../resources.ts';
 import type { KubeObject, Status } from '../types.ts';
@@ -38,8 +38,8 @@ import {
   requireBody,
 } from './request-body.ts';
 import { boolParam, checkReadParams } from './query-params.ts';
-import { isWatchRequest, notFoundPath, parsePath, type Route } from './routes.ts';
-import { negotiate, renderList, renderObject, watchTransform } from './table.ts';
+import { isWatchRequest, notFoundPath, parsePath, type Route } from './rest-paths.ts';
+import { negotiate, renderList, renderObject, watchTransform } from './table-rendering.ts';
 
 export interface DispatcherOptions {
   /** Default watch timeout when the client gives none (seconds); each watch gets 1-2x this, as upstream. */

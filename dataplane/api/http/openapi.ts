@@ -8,7 +8,7 @@
  */
 import { KUBERNETES_VERSION } from '../../version.ts';
 import type { ApiResult } from './dispatch-types.ts';
-import { notFoundPath } from './routes.ts';
+import { notFoundPath } from './rest-paths.ts';
 
 const TITLE = 'Kubernetes (kdp: no schemas published)';
 // What upstream answers with; Go's mime parser refuses the '@' of the Accept header's spelling.

@@ -2,12 +2,13 @@
  * Request decoding for the dispatcher: bodies (JSON or YAML bytes from HTTP, objects from
  * in-process callers) with upstream's size limit, PATCH content types, DeleteOptions from the body
  * and the query, and typed query parameters. Every malformed input becomes a 4xx Status here, so
- * the registry only ever sees well-formed values.
+ * the registry only ever sees well-formed values. readBody reads an HTTP body within the limit.
  */
+import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, invalid } from '../errors.ts';
 import { checkJsonValue, parseJsonSafely } from '../json-safe.ts';
-import type { DeleteOptions } from '../registry/registry.ts';
+import type { DeleteOptions } from '../registry/generic-registry.ts';
 import type { PatchType } from '../registry/patch.ts';
 import type { FieldValidation } from '../schema/decode.ts';
 
@@ -200,4 +201,42 @@ function checkPropagation(v: unknown): DeleteOptions['propagationPolicy'] {
     ]);
   }
   return v as DeleteOptions['propagationPolicy'];
+}
+
+export /**
+ * Reads the body, up to `max` bytes; beyond that it is 413 without keeping the rest. A body
+ * announced (Content-Length) or sent far beyond the limit is refused without reading it all.
+ */
+function readBody(
+  req: IncomingMessage,
+  max: number,
+  done: (err: ApiError | undefined, body?: Buffer) => void,
+): void {
+  const tooLarge = (size: number | string) =>
+    new ApiError('RequestEntityTooLarge', `the request body is ${size} bytes, more than the limit of ${max}`);
+  const announced = Number(req.headers['content-length'] ?? NaN);
+  if (announced > 4 * max) {
+    req.resume();
+    return done(tooLarge(announced));
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size <= max) chunks.push(c);
+    else if (size > 4 * max && !finished) {
+      finished = true;
+      done(tooLarge(`more than ${size}`));
+    }
+  });
+  req.on('end', () => {
+    if (finished) return;
+    finished = true;
+    if (size > max) return done(tooLarge(size));
+    done(undefined, chunks.length ? Buffer.concat(chunks) : undefined);
+  });
+  req.on('error', () => {
+    finished = true;
+  });
 }

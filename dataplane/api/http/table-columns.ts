@@ -3,7 +3,7 @@
  * endpoints, endpointslices), computed on the server as upstream's printers do: kubectl asks for a
  * Table and prints what it gets. Priority-1 columns are the extra ones `-o wide` shows. Cells say
  * "<none>", "<pending>" and "<unknown>" where upstream does. Workloads and events are in
- * table-columns-apps.ts; the kind-to-printer map is in table.ts.
+ * table-columns-apps.ts; the kind-to-printer map is in table-rendering.ts.
  */
 import type { EndpointSlice, Endpoints, KubeObject, Namespace, Node, Pod, Service } from '../types.ts';
 

@@ -1,7 +1,7 @@
 /**
  * The registry's free helpers: generated-name suffixes, what counts as a spec change, pending
  * finalizers, upstream's wording of errors, the autoscaling/v1 Scale view of a workload, and
- * list continue tokens. Kept apart so registry.ts holds only the verbs.
+ * list continue tokens. Kept apart so generic-registry.ts holds only the verbs.
  */
 import { randomBytes } from 'node:crypto';
 import { ApiError, badRequest } from '../errors.ts';

@@ -1,7 +1,7 @@
 /**
  * Per-kind behaviour of the registry, as upstream's "strategies": defaults, server-filled fields
  * (allocations), validation on create and update, what a status update may change, and the
- * release of allocations on delete. The generic registry (registry.ts) calls these in order:
+ * release of allocations on delete. The generic registry (generic-registry.ts) calls these in order:
  *
  *   create: default -> prepareForCreate (allocate) -> validate -> store; on failure, rollbackCreate
  *   update: default -> prepareForUpdate -> validateUpdate -> store; on failure, rollbackUpdate

@@ -11,7 +11,7 @@ import type { Pod } from '../../api/types.ts';
 import { POD_NOT_RUNNING } from '../../cluster/cluster.ts';
 import { podNamespace } from '../../cluster/topology-names.ts';
 import { KdpError } from '../../errors.ts';
-import { netnsPath } from '../../kernel/names.ts';
+import { netnsPath } from '../../kernel/name-checks.ts';
 import { clusterClient, clusterName, requireRoot, withNameOption } from '../cluster-access.ts';
 import { usageError } from '../usage.ts';
 

@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { readJson, type ClusterRecord } from '../../cluster/builder-state.ts';
 import { NO_SUCH_NODE } from '../../cluster/builder-nodes.ts';
 import { KdpError } from '../../errors.ts';
-import { netnsPath } from '../../kernel/names.ts';
+import { netnsPath } from '../../kernel/name-checks.ts';
 import { DEFAULT_METRICS_ADDRESS, parseBindAddress } from '../../proxy/metrics-server.ts';
 import { clusterName, requireRoot, runningClusterPaths, withNameOption } from '../cluster-access.ts';
 import { usageError } from '../usage.ts';

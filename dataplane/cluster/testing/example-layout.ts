@@ -16,7 +16,7 @@ import {
   fabricPortName,
 } from '../topology-names.ts';
 import type { Topology } from '../topology.ts';
-import { NetworkPlan } from '../../kernel/plan.ts';
+import { NetworkPlan } from '../../kernel/network-plan.ts';
 
 export interface ExampleLayout {
   plan: NetworkPlan;

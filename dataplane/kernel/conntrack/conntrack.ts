@@ -5,8 +5,8 @@
  * are already gone has done its job.
  */
 import { KERNEL_ERR, kernelError } from '../errors.ts';
-import { CommandFailed, kernelMessage, runCommand } from '../iproute2/run.ts';
-import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix, netnsPath } from '../names.ts';
+import { CommandFailed, kernelMessage, runCommand } from '../iproute2/run-command.ts';
+import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix, netnsPath } from '../name-checks.ts';
 import type { ExecOptions, ExecResult } from '../types.ts';
 import { checkFilter, deletedCount, filterArgs, parseEntry } from './filter.ts';
 import type { Conntrack, ConntrackEntry, ConntrackFilter } from './interface.ts';

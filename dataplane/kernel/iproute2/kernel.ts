@@ -7,7 +7,7 @@
  */
 import { checkFdb, checkOp, describeFdb } from '../check.ts';
 import type { Addresses, Fdb, Kernel, Links, Neighbours, Routes } from '../interfaces.ts';
-import { KDP_NAMESPACE_PREFIX, assertIfName, assertKdpNamespace, assertPrefix } from '../names.ts';
+import { KDP_NAMESPACE_PREFIX, assertIfName, assertKdpNamespace, assertPrefix } from '../name-checks.ts';
 import {
   RT_TABLE,
   type AddressInfo,
@@ -24,11 +24,11 @@ import {
   type VethSpec,
   type VxlanSpec,
 } from '../types.ts';
-import { Iproute2NetworkOps } from './apply.ts';
+import { Iproute2NetworkOps } from './apply-plan.ts';
 import { describeOp, ipArgs } from './commands.ts';
 import { Iproute2Netns } from './netns.ts';
 import { parseAddresses, parseFdb, parseLinks, parseNeighbours, parseRoutes } from './parse.ts';
-import { runCommand, runIp, toKernelError } from './run.ts';
+import { runCommand, runIp, toKernelError } from './run-command.ts';
 import { Iproute2Sysctl } from './sysctl.ts';
 
 export interface Iproute2KernelOptions {

@@ -9,7 +9,7 @@
  * single-quoted; batch lines travel in quoted here-documents, never interpreted by the shell.
  */
 import { ipArgs } from './commands.ts';
-import { netnsPath } from '../names.ts';
+import { netnsPath } from '../name-checks.ts';
 import type { NetOp } from '../types.ts';
 
 /** Writes "$2" to file "$1" for each pair, naming the file that failed on stderr. */

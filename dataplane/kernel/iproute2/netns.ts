@@ -6,9 +6,16 @@
 import { readdir, stat } from 'node:fs/promises';
 import { KERNEL_ERR, kernelError } from '../errors.ts';
 import type { Netns } from '../interfaces.ts';
-import { NETNS_DIR, assertKdpNamespace, netnsPath } from '../names.ts';
+import { NETNS_DIR, assertKdpNamespace, netnsPath } from '../name-checks.ts';
 import type { ExecOptions, ExecResult } from '../types.ts';
-import { CommandFailed, failedBatchLines, kernelMessage, runCommand, runIp, toKernelError } from './run.ts';
+import {
+  CommandFailed,
+  failedBatchLines,
+  kernelMessage,
+  runCommand,
+  runIp,
+  toKernelError,
+} from './run-command.ts';
 
 export class Iproute2Netns implements Netns {
   constructor(private readonly prefix: string) {}

@@ -7,10 +7,10 @@
 import { sysctlPath } from '../check.ts';
 import { KERNEL_ERR, classifyKernelMessage, kernelError } from '../errors.ts';
 import type { Sysctl } from '../interfaces.ts';
-import { assertKdpNamespace } from '../names.ts';
+import { assertKdpNamespace } from '../name-checks.ts';
 import type { ExecOptions } from '../types.ts';
 import { WRITE_PAIRS, sysctlFailure } from './lanes.ts';
-import { CommandFailed, runCommand, toKernelError } from './run.ts';
+import { CommandFailed, runCommand, toKernelError } from './run-command.ts';
 
 /** /proc/sys/net/ipv4/conf/eth0.100/forwarding -> net.ipv4.conf.eth0/100.forwarding */
 export function keyOfPath(path: string): string {

@@ -7,8 +7,8 @@
  * across every namespace on the machine.
  */
 import { KERNEL_ERR, kernelError } from '../errors.ts';
-import { CommandFailed, kernelMessage, runCommand } from '../iproute2/run.ts';
-import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix, netnsPath } from '../names.ts';
+import { CommandFailed, kernelMessage, runCommand } from '../iproute2/run-command.ts';
+import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix, netnsPath } from '../name-checks.ts';
 import type { ExecOptions, ExecResult } from '../types.ts';
 import { checkRules } from './check-rules.ts';
 import { blamedLine, restoreReason, restoreRejected } from './errors.ts';

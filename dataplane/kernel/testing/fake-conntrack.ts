@@ -5,7 +5,6 @@
  * entries of live endpoints stayed. Filters are checked and matched exactly as the real
  * implementation passes them to conntrack(8) (../conntrack/filter.ts).
  */
-import { KERNEL_ERR, kernelError } from '../errors.ts';
 import { checkFilter, entryMatches, filterArgs } from '../conntrack/filter.ts';
 import type {
   Conntrack,
@@ -13,8 +12,9 @@ import type {
   ConntrackFilter,
   ConntrackProtocol,
 } from '../conntrack/interface.ts';
-import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix } from '../names.ts';
+import { KDP_NAMESPACE_PREFIX, assertPrefix } from '../name-checks.ts';
 import type { FakeKernel } from './fake-kernel.ts';
+import { checkFakeNamespace } from './fake-namespace.ts';
 import { ConntrackShorthands } from '../conntrack/shorthands.ts';
 
 export interface FakeConntrackOptions {
@@ -55,16 +55,11 @@ export class FakeConntrack extends ConntrackShorthands implements Conntrack {
   }
 
   private table(ns: string, operation: string): ConntrackEntry[] {
-    assertKdpNamespace(ns, this.prefix, operation);
-    if (this.options.kernel && !this.options.kernel.state.namespaces.has(ns))
-      throw kernelError(
-        KERNEL_ERR.notFound,
-        `nsenter: cannot open /run/netns/${ns}: No such file or directory`,
-        {
-          namespace: ns,
-          operation,
-        },
-      );
+    checkFakeNamespace(ns, operation, {
+      prefix: this.prefix,
+      namespaces: this.options.kernel?.state.namespaces,
+      tool: 'nsenter',
+    });
     let t = this.tables.get(ns);
     if (!t) this.tables.set(ns, (t = []));
     return t;

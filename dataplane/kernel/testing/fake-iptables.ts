@@ -8,7 +8,6 @@
  * (ruleset). With `kernel`, a namespace must exist in that FakeKernel, and a namespace deleted
  * and made again starts with empty tables, as in the kernel.
  */
-import { KERNEL_ERR, kernelError } from '../errors.ts';
 import { restoreRejected } from '../iptables/errors.ts';
 import { IPTABLES_BINARIES } from '../iptables/iptables.ts';
 import { checkRules } from '../iptables/check-rules.ts';
@@ -25,8 +24,9 @@ import {
   type MissingRule,
   type RestoreOptions,
 } from '../iptables/types.ts';
-import { KDP_NAMESPACE_PREFIX, assertKdpNamespace, assertPrefix } from '../names.ts';
+import { KDP_NAMESPACE_PREFIX, assertPrefix } from '../name-checks.ts';
 import type { FakeKernel } from './fake-kernel.ts';
+import { checkFakeNamespace } from './fake-namespace.ts';
 import { FakeTable, RejectedLine, TableTransaction } from './fake-iptables-table.ts';
 
 export interface FakeIptablesOptions {
@@ -128,17 +128,11 @@ export class FakeIptables implements Iptables {
   }
 
   private tablesOf(ns: string, operation: string): Tables {
-    assertKdpNamespace(ns, this.prefix, operation);
-    const owner = this.options.kernel?.state.namespaces.get(ns);
-    if (this.options.kernel && !owner)
-      throw kernelError(
-        KERNEL_ERR.notFound,
-        `nsenter: cannot open /run/netns/${ns}: No such file or directory`,
-        {
-          namespace: ns,
-          operation,
-        },
-      );
+    const owner = checkFakeNamespace(ns, operation, {
+      prefix: this.prefix,
+      namespaces: this.options.kernel?.state.namespaces,
+      tool: 'nsenter',
+    });
     let entry = this.namespaces.get(ns);
     if (!entry || entry.owner !== owner) {
       entry = { owner, tables: new Map() };

@@ -19,8 +19,14 @@ import type {
   Sysctl,
 } from '../interfaces.ts';
 import { describeOp } from '../iproute2/commands.ts';
-import { KDP_NAMESPACE_PREFIX, assertIfName, assertKdpNamespace, assertPrefix, netnsPath } from '../names.ts';
-import { stagePlan, toolRuns, type NetworkPlan } from '../plan.ts';
+import {
+  KDP_NAMESPACE_PREFIX,
+  assertIfName,
+  assertKdpNamespace,
+  assertPrefix,
+  netnsPath,
+} from '../name-checks.ts';
+import { stagePlan, toolRuns, type NetworkPlan } from '../network-plan.ts';
 import {
   RT_TABLE,
   type AddressInfo,
@@ -38,6 +44,7 @@ import {
   type VethSpec,
 } from '../types.ts';
 import { applyFdb, type FdbVerb } from './fake-vxlan.ts';
+import { checkFakeNamespace } from './fake-namespace.ts';
 import { FakeNetworkState } from './fake-state.ts';
 
 export interface FakeKernelOptions {
@@ -106,8 +113,11 @@ export class FakeKernel implements Kernel {
   }
 
   private guard(ns: string, operation: string) {
-    assertKdpNamespace(ns, this.prefix, operation);
-    return this.state.ns(ns, operation);
+    return checkFakeNamespace(ns, operation, {
+      prefix: this.prefix,
+      namespaces: this.state.namespaces,
+      tool: 'ip',
+    })!;
   }
 
   private netnsFacility(): Netns {

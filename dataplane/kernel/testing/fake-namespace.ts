@@ -1,8 +1,12 @@
 /**
  * One namespace of the fake kernel: its links, addresses, routes, permanent neighbours, FDB entries
- * and sysctls. Plain state, apart from FakeState (which validates and applies operations) so that
- * the facility files (fake-vxlan.ts) can use it without importing FakeState back.
+ * and sysctls. Plain state, apart from FakeNetworkState (which validates and applies operations)
+ * so that the facility files (fake-links.ts, fake-routes.ts, ...) can use it without importing
+ * FakeNetworkState back. Also the one namespace check every fake makes (checkFakeNamespace) and
+ * the kernel's refusal of a missing link.
  */
+import { KERNEL_ERR, kernelError, type KernelErrorCode } from '../errors.ts';
+import { assertKdpNamespace } from '../name-checks.ts';
 import type { AddressInfo, FdbInfo, NeighbourInfo, RouteInfo, VxlanInfo } from '../types.ts';
 import { FakeSysctls } from './fake-sysctls.ts';
 
@@ -48,4 +52,50 @@ export class FakeNamespace {
     this.sysctls = new FakeSysctls(extraSysctls);
     this.sysctls.addLink('lo');
   }
+}
+
+/** Throws the KdpError the kernel's refusal becomes: its code and wording, the operation, the namespace. */
+export function kernelFail(
+  code: KernelErrorCode,
+  message: string,
+  operation: string,
+  namespace?: string,
+): never {
+  throw kernelError(code, message, { operation, namespace });
+}
+
+/** The link `name` of the namespace, or the kernel's "Cannot find device". */
+export function linkOf(ns: FakeNamespace, name: string, operation: string): FakeLink {
+  const link = ns.links.get(name);
+  if (!link) kernelFail(KERNEL_ERR.notFound, `Cannot find device "${name}"`, operation, ns.name);
+  return link;
+}
+
+export interface FakeNamespaceCheck {
+  /** The name must carry this prefix, as the real guard checks (assertKdpNamespace); unset: not checked. */
+  prefix?: string;
+  /** The namespaces that exist; unset: existence is not checked (a fake used without a FakeKernel). */
+  namespaces?: ReadonlyMap<string, FakeNamespace>;
+  /** Which tool's refusal a missing namespace gets: `ip -n` or nsenter (iptables, conntrack). */
+  tool: 'ip' | 'nsenter';
+}
+
+/**
+ * The one namespace check of every fake: the name's prefix, then that the namespace exists, each
+ * refused as the real implementation refuses it. Returns the namespace when `namespaces` is given.
+ */
+export function checkFakeNamespace(
+  name: string,
+  operation: string,
+  check: FakeNamespaceCheck,
+): FakeNamespace | undefined {
+  if (check.prefix !== undefined) assertKdpNamespace(name, check.prefix, operation);
+  if (!check.namespaces) return undefined;
+  const ns = check.namespaces.get(name);
+  if (ns) return ns;
+  const message =
+    check.tool === 'ip'
+      ? `Cannot open network namespace "${name}": No such file or directory`
+      : `nsenter: cannot open /run/netns/${name}: No such file or directory`;
+  return kernelFail(KERNEL_ERR.notFound, message, operation, check.tool === 'ip' ? undefined : name);
 }

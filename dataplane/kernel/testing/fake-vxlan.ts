@@ -4,7 +4,7 @@
  * MTU by default the underlay link's minus 50; an FDB entry needs an existing vxlan link, add refuses a MAC the link has already, append of an identical entry changes nothing,
  * replace points the MAC's entry at a new VTEP, delete needs an entry for the MAC and removes
  * the one for its VTEP (none for another VTEP: nothing happens, no error). Entries go with
- * their link (FakeNetworkState.removeLink).
+ * their link (removeLink in fake-links.ts).
  */
 import { KERNEL_ERR, kernelError } from '../errors.ts';
 import type { FdbInfo, FdbSpec, NetOp } from '../types.ts';

@@ -13,7 +13,7 @@ import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isGone } from '../../../dataplane/cluster/cleanup-processes.ts';
 import { createIproute2Kernel } from '../../../dataplane/kernel/iproute2/kernel.ts';
-import { netnsPath } from '../../../dataplane/kernel/names.ts';
+import { netnsPath } from '../../../dataplane/kernel/name-checks.ts';
 import {
   clusterPrefix,
   fabricNamespace,

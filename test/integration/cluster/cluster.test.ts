@@ -12,7 +12,7 @@ import { statSync } from 'node:fs';
 import type { Pod } from '../../../dataplane/api/types.ts';
 import { Cluster } from '../../../dataplane/cluster/cluster.ts';
 import { cidrContains } from '../../../dataplane/kernel/cidr.ts';
-import { netnsPath } from '../../../dataplane/kernel/names.ts';
+import { netnsPath } from '../../../dataplane/kernel/name-checks.ts';
 import { httpFrom, uniqueCluster, withRootUnchanged } from './helpers.ts';
 import { until } from '../../helpers/until.ts';
 

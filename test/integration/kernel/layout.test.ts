@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 import { CNI_BRIDGE, FABRIC_BRIDGE, fabricPortName } from '../../../dataplane/cluster/topology-names.ts';
-import { NetworkPlan } from '../../../dataplane/kernel/plan.ts';
+import { NetworkPlan } from '../../../dataplane/kernel/network-plan.ts';
 import { exampleLayout, hostGwRoutes } from '../../../dataplane/cluster/testing/example-layout.ts';
 import { withIsolatedKernel } from './isolated.ts';
 import { probe, startEchoServer, type EchoServer } from './probe.ts';

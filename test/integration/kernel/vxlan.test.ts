@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { isKdpError } from '../../../dataplane/errors.ts';
 import { KERNEL_ERR } from '../../../dataplane/kernel/errors.ts';
 import type { Kernel } from '../../../dataplane/kernel/interfaces.ts';
-import { NetworkPlan } from '../../../dataplane/kernel/plan.ts';
+import { NetworkPlan } from '../../../dataplane/kernel/network-plan.ts';
 import type { OverlayNode } from '../../../dataplane/overlay/backend.ts';
 import { createOverlayBackend } from '../../../dataplane/overlay/backends/registry.ts';
 import { withIsolatedKernel } from './isolated.ts';

@@ -13,7 +13,9 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
 const NS = 'kdp-h1test-tun';
-const ADDON = fileURLToPath(new URL('../../../dataplane/native/addon.ts', import.meta.url));
+const ADDON = fileURLToPath(
+  new URL('../../../dataplane/overlay/backends/udp/native-binding.ts', import.meta.url),
+);
 
 after(async () => {
   if (isRoot) await run('ip', ['netns', 'del', NS]).catch(() => undefined);

@@ -10,7 +10,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { EngineCounters, NativeEngineMode } from '../../../dataplane/overlay/backends/udp/engine.ts';
-import type { NativeEngineStatus } from '../../../dataplane/native/addon.ts';
+import type { NativeEngineStatus } from '../../../dataplane/overlay/backends/udp/native-binding.ts';
 
 const run = promisify(execFile);
 export const NS_A = 'kdp-h1test-a';

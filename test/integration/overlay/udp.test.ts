@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Cluster } from '../../../dataplane/cluster/cluster.ts';
-import { loadNativeAddon } from '../../../dataplane/native/addon.ts';
+import { loadOverlayAddon } from '../../../dataplane/overlay/backends/udp/native-binding.ts';
 import { httpFrom, uniqueCluster, withRootUnchanged } from '../cluster/helpers.ts';
 import { withIsolatedKernel } from '../kernel/isolated.ts';
 import { buildPacket, icmpPayload } from '../../unit/overlay/udp/packets.ts';
@@ -24,7 +24,7 @@ const run = promisify(execFile);
 
 function nativeEngineMissing(): string | false {
   try {
-    if (typeof loadNativeAddon().createEngine === 'function') return false;
+    if (typeof loadOverlayAddon().createEngine === 'function') return false;
     return 'the native addon has no createEngine yet (H1 in progress): udp-ts covers the backend';
   } catch (e) {
     return `the native addon is not built (${(e as Error).message})`;

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Container, Deployment, Pod, Service, ServiceSpec } from '../../../dataplane/api/types.ts';
 import type { ApiClient } from '../../../dataplane/client/interface.ts';
 import { type Cluster, type PodExecResult, runIn } from '../../../dataplane/cluster/cluster.ts';
-import { netnsPath } from '../../../dataplane/kernel/names.ts';
+import { netnsPath } from '../../../dataplane/kernel/name-checks.ts';
 
 const BACKEND = fileURLToPath(new URL('./backend.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');

@@ -17,7 +17,7 @@ import type { Pod, Service } from '../../../dataplane/api/types.ts';
 import { AGENT_MAIN } from '../../../dataplane/cluster/builder-agents.ts';
 import { Cluster, runIn } from '../../../dataplane/cluster/cluster.ts';
 import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
-import { netnsPath } from '../../../dataplane/kernel/names.ts';
+import { netnsPath } from '../../../dataplane/kernel/name-checks.ts';
 import { createIptablesProxier } from '../../../dataplane/proxy/iptables/iptables-proxier.ts';
 import { runProxier } from '../../../dataplane/proxy/wire.ts';
 import { uniqueCluster, withRootUnchanged } from '../cluster/helpers.ts';

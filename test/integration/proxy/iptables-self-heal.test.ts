@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { processAgentSpawner } from '../../../dataplane/cluster/builder-agents.ts';
 import { Cluster, runIn } from '../../../dataplane/cluster/cluster.ts';
-import { netnsPath } from '../../../dataplane/kernel/names.ts';
+import { netnsPath } from '../../../dataplane/kernel/name-checks.ts';
 import { uniqueCluster, withRootUnchanged } from '../cluster/helpers.ts';
 import {
   addBackends,

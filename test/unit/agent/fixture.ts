@@ -15,7 +15,7 @@ import type {
 } from '../../../dataplane/agent/workloads/processes.ts';
 import { createAllocators } from '../../../dataplane/api/allocators/index.ts';
 import { createDispatcher } from '../../../dataplane/api/http/dispatch.ts';
-import { Registry } from '../../../dataplane/api/registry/registry.ts';
+import { Registry } from '../../../dataplane/api/registry/generic-registry.ts';
 import { createStrategies } from '../../../dataplane/api/registry/strategies/index.ts';
 import { Store } from '../../../dataplane/api/store/store.ts';
 import type { Container, Node, Pod } from '../../../dataplane/api/types.ts';

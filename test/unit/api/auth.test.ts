@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ApiServer } from '../../../dataplane/api/apiserver.ts';
 import { ClusterPki, type KeyPairPem } from '../../../dataplane/api/auth/pki.ts';
 import { tokenFileLine } from '../../../dataplane/api/auth/authenticator.ts';
-import type { RequestLogEntry } from '../../../dataplane/api/http/server.ts';
+import type { RequestLogEntry } from '../../../dataplane/api/http/http-server.ts';
 import { apiFetch, type Credentials, localToken } from '../../fixtures/api-fetch.ts';
 import { until } from '../../helpers/until.ts';
 

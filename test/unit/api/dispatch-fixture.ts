@@ -12,7 +12,7 @@ import {
 } from '../../../dataplane/api/http/dispatch.ts';
 import type { ApiRequest, ApiResult, WatchResult } from '../../../dataplane/api/http/dispatch-types.ts';
 import { findResource } from '../../../dataplane/api/resources.ts';
-import { Registry } from '../../../dataplane/api/registry/registry.ts';
+import { Registry } from '../../../dataplane/api/registry/generic-registry.ts';
 import { createStrategies } from '../../../dataplane/api/registry/strategies/index.ts';
 import { Store } from '../../../dataplane/api/store/store.ts';
 import type { KubeObject, WatchEvent } from '../../../dataplane/api/types.ts';

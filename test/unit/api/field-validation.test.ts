@@ -3,7 +3,7 @@
 // that are not CIDRs, and the externalIPs policy (CVE-2020-8554 class).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from '../../../dataplane/api/registry/registry.ts';
+import { Registry } from '../../../dataplane/api/registry/generic-registry.ts';
 import { createStrategies } from '../../../dataplane/api/registry/strategies/index.ts';
 import type { KubeObject } from '../../../dataplane/api/types.ts';
 import {

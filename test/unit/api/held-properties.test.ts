@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
-import { ApiHttpServer } from '../../../dataplane/api/http/server.ts';
+import { ApiHttpServer } from '../../../dataplane/api/http/http-server.ts';
 import { call, expectObject, newFixture, service, SVC_PATH } from './dispatch-fixture.ts';
 import { until } from '../../helpers/until.ts';
 

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import type { Dispatcher } from '../../../dataplane/api/http/dispatch.ts';
 import type { ApiResult } from '../../../dataplane/api/http/dispatch-types.ts';
-import { ApiHttpServer } from '../../../dataplane/api/http/server.ts';
+import { ApiHttpServer } from '../../../dataplane/api/http/http-server.ts';
 import { Store } from '../../../dataplane/api/store/store.ts';
 import type { KubeObject } from '../../../dataplane/api/types.ts';
 import { call, expectObject, newFixture, service, SVC_PATH } from './dispatch-fixture.ts';

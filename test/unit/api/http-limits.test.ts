@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ApiHttpServer } from '../../../dataplane/api/http/server.ts';
+import { ApiHttpServer } from '../../../dataplane/api/http/http-server.ts';
 import { call, expectObject, newFixture, service, SVC_PATH } from './dispatch-fixture.ts';
 import { until } from '../../helpers/until.ts';
 

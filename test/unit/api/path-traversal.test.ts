@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
-import { ApiHttpServer } from '../../../dataplane/api/http/server.ts';
-import { parsePath, pathSegmentProblems } from '../../../dataplane/api/http/routes.ts';
+import { ApiHttpServer } from '../../../dataplane/api/http/http-server.ts';
+import { parsePath, pathSegmentProblems } from '../../../dataplane/api/http/rest-paths.ts';
 import { call, expectObject, newFixture, service } from './dispatch-fixture.ts';
 
 const fixture = newFixture();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createAllocators, type RebuildableAllocators } from '../../../dataplane/api/allocators/index.ts';
 import { ApiError } from '../../../dataplane/api/errors.ts';
 import { findResource, type ResourceInfo } from '../../../dataplane/api/resources.ts';
-import { Registry } from '../../../dataplane/api/registry/registry.ts';
+import { Registry } from '../../../dataplane/api/registry/generic-registry.ts';
 import { createStrategies } from '../../../dataplane/api/registry/strategies/index.ts';
 import { Store } from '../../../dataplane/api/store/store.ts';
 import type { StatusCause } from '../../../dataplane/api/types.ts';

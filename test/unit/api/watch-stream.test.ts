@@ -10,7 +10,7 @@ import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer, type ApiServerOptions } from '../../../dataplane/api/apiserver.ts';
-import type { RequestLogEntry } from '../../../dataplane/api/http/server.ts';
+import type { RequestLogEntry } from '../../../dataplane/api/http/http-server.ts';
 import { findResource } from '../../../dataplane/api/resources.ts';
 import { apiFetch } from '../../fixtures/api-fetch.ts';
 import { until } from '../../helpers/until.ts';

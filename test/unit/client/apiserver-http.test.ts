@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer, type ApiServerOptions } from '../../../dataplane/api/apiserver.ts';
-import type { RequestLogEntry } from '../../../dataplane/api/http/server.ts';
+import type { RequestLogEntry } from '../../../dataplane/api/http/http-server.ts';
 import type { Service } from '../../../dataplane/api/types.ts';
 import { connect } from '../../../dataplane/client/index.ts';
 import { createInformer } from '../../../dataplane/client/informer.ts';

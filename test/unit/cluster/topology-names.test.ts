@@ -16,7 +16,7 @@ import {
   stateDir,
 } from '../../../dataplane/cluster/topology-names.ts';
 import { planAddresses } from '../../../dataplane/cluster/topology-addresses.ts';
-import { assertKdpNamespace, validIfName } from '../../../dataplane/kernel/names.ts';
+import { assertKdpNamespace, validIfName } from '../../../dataplane/kernel/name-checks.ts';
 import {
   cidrContains,
   cidrsOverlap,

@@ -3,7 +3,7 @@
 // object builders, and a bounded poll for conditions that controllers bring about asynchronously.
 import { createAllocators } from '../../../dataplane/api/allocators/index.ts';
 import { createDispatcher } from '../../../dataplane/api/http/dispatch.ts';
-import { Registry } from '../../../dataplane/api/registry/registry.ts';
+import { Registry } from '../../../dataplane/api/registry/generic-registry.ts';
 import { createStrategies } from '../../../dataplane/api/registry/strategies/index.ts';
 import { Store } from '../../../dataplane/api/store/store.ts';
 import type { Condition, KubeObject, Node, Pod, Service } from '../../../dataplane/api/types.ts';

@@ -10,7 +10,7 @@ import { isKdpError } from '../../../dataplane/errors.ts';
 import { KERNEL_ERR } from '../../../dataplane/kernel/errors.ts';
 import { createConntrack } from '../../../dataplane/kernel/conntrack/conntrack.ts';
 import { parseEntry } from '../../../dataplane/kernel/conntrack/filter.ts';
-import { CommandFailed } from '../../../dataplane/kernel/iproute2/run.ts';
+import { CommandFailed } from '../../../dataplane/kernel/iproute2/run-command.ts';
 import { FakeConntrack } from '../../../dataplane/kernel/testing/fake-conntrack.ts';
 import type { ExecOptions, ExecResult } from '../../../dataplane/kernel/types.ts';
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isKdpError, type ErrorCode } from '../../../dataplane/errors.ts';
 import { KERNEL_ERR } from '../../../dataplane/kernel/errors.ts';
-import { NetworkPlan } from '../../../dataplane/kernel/plan.ts';
+import { NetworkPlan } from '../../../dataplane/kernel/network-plan.ts';
 import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
 import { exampleLayout } from '../../../dataplane/cluster/testing/example-layout.ts';
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';

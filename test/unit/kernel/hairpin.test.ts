@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { isKdpError } from '../../../dataplane/errors.ts';
 import { KERNEL_ERR } from '../../../dataplane/kernel/errors.ts';
 import { describeOp } from '../../../dataplane/kernel/iproute2/commands.ts';
-import { NetworkPlan } from '../../../dataplane/kernel/plan.ts';
+import { NetworkPlan } from '../../../dataplane/kernel/network-plan.ts';
 import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
 
 test('hairpin is its own link change, in iproute2 terms', () => {

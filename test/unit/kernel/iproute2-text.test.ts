@@ -19,11 +19,11 @@ import {
   shellQuote,
   sysctlFailure,
 } from '../../../dataplane/kernel/iproute2/lanes.ts';
-import { failedBatchLines, kernelMessage } from '../../../dataplane/kernel/iproute2/run.ts';
+import { failedBatchLines, kernelMessage } from '../../../dataplane/kernel/iproute2/run-command.ts';
 import { keyOfPath } from '../../../dataplane/kernel/iproute2/sysctl.ts';
 import { KERNEL_ERR, classifyKernelMessage } from '../../../dataplane/kernel/errors.ts';
 import { sysctlPath } from '../../../dataplane/kernel/check.ts';
-import { NetworkPlan, toolRuns } from '../../../dataplane/kernel/plan.ts';
+import { NetworkPlan, toolRuns } from '../../../dataplane/kernel/network-plan.ts';
 
 test('ops become ip arguments', () => {
   const p = new NetworkPlan()

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { isKdpError, type KdpError } from '../../../dataplane/errors.ts';
 import { KERNEL_ERR } from '../../../dataplane/kernel/errors.ts';
 import { createIptables } from '../../../dataplane/kernel/iptables/iptables.ts';
-import { CommandFailed } from '../../../dataplane/kernel/iproute2/run.ts';
+import { CommandFailed } from '../../../dataplane/kernel/iproute2/run-command.ts';
 import type { ExecOptions, ExecResult } from '../../../dataplane/kernel/types.ts';
 
 const NS = 'kdp-u-node';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { isKdpError, type ErrorCode } from '../../../dataplane/errors.ts';
 import { KERNEL_ERR } from '../../../dataplane/kernel/errors.ts';
 import { isUnicastMac, macFromIpv4 } from '../../../dataplane/kernel/mac.ts';
-import { NetworkPlan, stagePlan } from '../../../dataplane/kernel/plan.ts';
+import { NetworkPlan, stagePlan } from '../../../dataplane/kernel/network-plan.ts';
 import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
 
 const A = 'kdp-u-a';

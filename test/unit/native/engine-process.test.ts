@@ -7,14 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isKdpError } from '../../../dataplane/errors.ts';
 import {
-  loadNativeAddon,
-  loadNativeAddonAt,
+  loadOverlayAddon,
+  loadOverlayAddonAt,
   type EngineProcessInput,
   type EngineProcessOutput,
-} from '../../../dataplane/native/addon.ts';
+} from '../../../dataplane/overlay/backends/udp/native-binding.ts';
 import { bytes, checksum, ip, ipChecksumOk, ipv4, udpPacket } from './packets.ts';
 
-const addon = loadNativeAddon();
+const addon = loadOverlayAddon();
 const routes = [
   { subnet: '10.244.2.0/24', nodeIp: '198.18.0.2' },
   { subnet: '10.244.3.0/24', nodeIp: '198.18.0.3' },
@@ -238,7 +238,7 @@ test('bad arguments are TypeErrors that say what is wrong', () => {
 
 test('a missing build is KDP_ERR_NATIVE_MISSING pointing at scripts/setup.sh', () => {
   assert.throws(
-    () => loadNativeAddonAt('/nonexistent/kdp_native.node'),
+    () => loadOverlayAddonAt('/nonexistent/kdp_overlay.node'),
     (err: unknown) => isKdpError(err, 'KDP_ERR_NATIVE_MISSING') && /run scripts\/setup.sh/.test(err.message),
   );
 });

@@ -7,7 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadNativeAddon, type EngineProcessOutput } from '../../../dataplane/native/addon.ts';
+import {
+  loadOverlayAddon,
+  type EngineProcessOutput,
+} from '../../../dataplane/overlay/backends/udp/native-binding.ts';
 import {
   bytes,
   checksum,
@@ -23,7 +26,7 @@ import {
   type TcpFields,
 } from './packets.ts';
 
-const addon = loadNativeAddon();
+const addon = loadOverlayAddon();
 const routes = [{ subnet: '10.244.2.0/24', nodeIp: '198.18.0.2' }];
 const base = { routes, localIp: '198.18.0.1', localSubnet: '10.244.1.0/24', mtu: 1472, offload: true };
 const GSO_TCPV4 = 1;

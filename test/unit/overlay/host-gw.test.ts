@@ -22,7 +22,7 @@ import {
   neighbourChanges,
   ownedNeighbours,
 } from '../../../dataplane/overlay/backends/host-gw/neighbours.ts';
-import { NetworkPlan } from '../../../dataplane/kernel/plan.ts';
+import { NetworkPlan } from '../../../dataplane/kernel/network-plan.ts';
 import { isKdpError } from '../../../dataplane/errors.ts';
 
 const local = { name: 'node-1', podCidr: '10.244.0.0/24', underlayIp: '198.18.0.1' };

@@ -8,7 +8,7 @@
  * nothing costs no kernel call; after a failed change it reads them again before the next one.
  */
 import { KdpError } from '../../../errors.ts';
-import { NetworkPlan } from '../../../kernel/plan.ts';
+import { NetworkPlan } from '../../../kernel/network-plan.ts';
 import type { OverlayBackend, OverlayContext, OverlayNode } from '../../backend.ts';
 import { desiredNeighbours, neighbourChanges, ownedNeighbours, type HostGwNeighbour } from './neighbours.ts';
 import { desiredRoutes, ownedRoutes, routeChanges, type HostGwRoute } from './routes.ts';

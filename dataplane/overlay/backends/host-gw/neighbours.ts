@@ -6,7 +6,7 @@
  * do not count against it, so node-to-node traffic keeps working however many pods fill the table.
  */
 import { cidrContains } from '../../../kernel/cidr.ts';
-import type { NetworkPlan } from '../../../kernel/plan.ts';
+import type { NetworkPlan } from '../../../kernel/network-plan.ts';
 import type { NeighbourInfo } from '../../../kernel/types.ts';
 import type { OverlayNode } from '../../backend.ts';
 import type { HostGwRoute } from './routes.ts';

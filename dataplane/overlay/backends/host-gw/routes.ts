@@ -5,7 +5,7 @@
  * plan that turns what is there into what is wanted.
  */
 import { cidrContains, cidrsOverlap, parseIpv4Cidr } from '../../../kernel/cidr.ts';
-import { NetworkPlan } from '../../../kernel/plan.ts';
+import { NetworkPlan } from '../../../kernel/network-plan.ts';
 import { RT_TABLE, type RouteInfo, type RouteSpec } from '../../../kernel/types.ts';
 import type { OverlayNode } from '../../backend.ts';
 import { keyedDiff } from '../keyed-diff.ts';

@@ -5,7 +5,7 @@
  * wrapper only passes the route table in, reads counters out and stops it.
  */
 import { KdpError } from '../../../errors.ts';
-import { loadNativeAddon, type NativeEngineStatus } from '../../../native/addon.ts';
+import { loadOverlayAddon, type NativeEngineStatus } from './native-binding.ts';
 import type { EngineCounters, EngineOptions, EngineRoute, OverlayEngine } from './engine.ts';
 
 export interface NativeOverlayEngine extends OverlayEngine {
@@ -20,7 +20,7 @@ export interface NativeOverlayEngine extends OverlayEngine {
  * refuses the TUN or the socket (the message names the call and errno), TypeError on bad options.
  */
 export function createNativeEngine(options: EngineOptions): NativeOverlayEngine {
-  const addon = loadNativeAddon();
+  const addon = loadOverlayAddon();
   const mode = options.mode ?? 'batched';
   let handle;
   try {

@@ -19,7 +19,7 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { KdpError, describeError } from '../../../errors.ts';
-import { openTun } from '../../../native/addon.ts';
+import { openTun } from './native-binding.ts';
 import {
   DROP_REASONS,
   type DropReason,

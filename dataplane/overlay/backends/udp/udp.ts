@@ -8,7 +8,7 @@
  */
 import { KdpError } from '../../../errors.ts';
 import { cidrToUint32, cidrsOverlap, isIpv4, prefixMask, uint32ToIpv4 } from '../../../kernel/cidr.ts';
-import { NetworkPlan } from '../../../kernel/plan.ts';
+import { NetworkPlan } from '../../../kernel/network-plan.ts';
 import type { OverlayBackend, OverlayContext, OverlayNode } from '../../backend.ts';
 import type { EngineOptions, EngineRoute, NativeEngineMode, OverlayEngine } from './engine.ts';
 import { createNativeEngine } from './native-engine.ts';

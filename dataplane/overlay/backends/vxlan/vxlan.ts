@@ -10,7 +10,7 @@ import { KdpError } from '../../../errors.ts';
 import { networkOf } from '../../../kernel/cidr.ts';
 import type { Kernel } from '../../../kernel/interfaces.ts';
 import { macFromIpv4 } from '../../../kernel/mac.ts';
-import { NetworkPlan } from '../../../kernel/plan.ts';
+import { NetworkPlan } from '../../../kernel/network-plan.ts';
 import type { LinkInfo } from '../../../kernel/types.ts';
 import type { OverlayBackend, OverlayContext, OverlayNode } from '../../backend.ts';
 import {

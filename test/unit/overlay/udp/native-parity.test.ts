@@ -6,7 +6,10 @@
 // Skipped, saying so, only when the addon is not built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadNativeAddon, type EngineProcessOutput } from '../../../../dataplane/native/addon.ts';
+import {
+  loadOverlayAddon,
+  type EngineProcessOutput,
+} from '../../../../dataplane/overlay/backends/udp/native-binding.ts';
 import {
   localNode,
   processFromTun,
@@ -18,7 +21,7 @@ import { buildPacket, icmpPayload, type PacketSpec } from './packets.ts';
 
 function addonMissing(): string | false {
   try {
-    return typeof loadNativeAddon().engineProcess === 'function' ? false : 'the addon has no engineProcess';
+    return typeof loadOverlayAddon().engineProcess === 'function' ? false : 'the addon has no engineProcess';
   } catch (e) {
     return `native addon not built (${(e as Error).message}); build it with scripts/setup.sh`;
   }
@@ -128,7 +131,7 @@ test('from the TUN: the same outputs, byte for byte', { skip: addonMissing() }, 
   const rnd = random(6);
   const packets = outgoing();
   for (let i = 0; i < 2000; i++) packets.push(mutate(packets[i % 22]!, rnd));
-  const native = loadNativeAddon().engineProcess({
+  const native = loadOverlayAddon().engineProcess({
     ...base,
     direction: 'tun',
     packets: packets.map((data) => ({ data })),
@@ -157,7 +160,7 @@ test('from UDP: the same outputs, byte for byte', { skip: addonMissing() }, () =
     compared.some((d) => d.data.length === 0 && !table.isNode(d.src)),
     'an empty datagram from a stranger is among them',
   );
-  const native = loadNativeAddon().engineProcess({ ...base, direction: 'udp', packets: compared });
+  const native = loadOverlayAddon().engineProcess({ ...base, direction: 'udp', packets: compared });
   const mine = compared.flatMap((d) => flatten(processFromUdp(d.src, d.data, table, local)));
   assert.equal(native.length, mine.length, 'as many outputs');
   for (let i = 0; i < mine.length; i++) assert.deepEqual(native[i], mine[i], `output ${i}`);

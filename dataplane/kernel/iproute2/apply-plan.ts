@@ -13,13 +13,13 @@ import { checkOp, sysctlPath } from '../check.ts';
 import { KdpError } from '../../errors.ts';
 import { classifyKernelMessage, kernelError } from '../errors.ts';
 import type { NetworkOps } from '../interfaces.ts';
-import { assertKdpNamespace } from '../names.ts';
-import { stagePlan, toolRuns, type NetworkPlan, type PlanStage } from '../plan.ts';
+import { assertKdpNamespace } from '../name-checks.ts';
+import { stagePlan, toolRuns, type NetworkPlan, type PlanStage } from '../network-plan.ts';
 import type { ApplyOptions, ApplyReport, NetOp } from '../types.ts';
 import { describeOp } from './commands.ts';
 import { laneFailures, laneScript, sysctlFailure, type LaneGroup } from './lanes.ts';
 import type { Iproute2Netns } from './netns.ts';
-import { failedBatchLines, kernelMessage, runCommand, toKernelError } from './run.ts';
+import { failedBatchLines, kernelMessage, runCommand, toKernelError } from './run-command.ts';
 import { keyOfPath } from './sysctl.ts';
 
 /** The KdpError for a failed run of a group, pointing at the op the tool refused. */

@@ -3,20 +3,13 @@
  * in-process callers. It owns the lifecycle rules upstream's generic registry has (metadata
  * filled on create, immutable fields kept on update, optimistic concurrency, generation bumps,
  * status subresources, finalizers, graceful pod deletion, label/field selectors, pagination,
- * selector-aware watches) and delegates per-kind rules to strategies.
+ * selector-aware watches) and delegates per-kind rules to strategies. The delete lifecycle's rules
+ * are in deletion.ts, the scale subresource in scale.ts, the body checks in request-checks.ts,
+ * selectors and what a selective watch sees in selector-filter.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { ApiError, badRequest, invalid, notFound } from '../errors.ts';
-import { type ResourceInfo, apiVersionOf, findResource, groupResource, RESOURCES } from '../resources.ts';
-import {
-  type FieldRequirement,
-  type Requirement,
-  matchFields,
-  matchRequirements,
-  parseFieldSelector,
-  parseLabelSelector,
-  SelectorError,
-} from '../selectors.ts';
+import { type ResourceInfo, apiVersionOf, findResource, groupResource } from '../resources.ts';
 import type { Store, StoreEvent } from '../store/store.ts';
 import type { KubeList, KubeObject, StatusCause, WatchEvent } from '../types.ts';
 import type { Allocators } from './allocators-interface.ts';
@@ -26,14 +19,23 @@ import { validateObjectMeta } from './meta-validation.ts';
 import { applyPatch, type PatchType } from './patch.ts';
 import type { Strategy, StrategyContext } from './strategy.ts';
 import {
+  checkPreconditions,
+  type DeletionOptions,
+  gracePeriod,
+  markedForDeletion,
+  orphanDependents,
+} from './deletion.ts';
+import {
   decodeContinue,
   encodeContinue,
   pendingFinalizers,
   randomSuffix,
   rename,
   specOf,
-  toScale,
 } from './registry-helpers.ts';
+import { checkBody, checkCreateNamespace } from './request-checks.ts';
+import { scaledWorkload, toScale } from './scale.ts';
+import { compileSelectors, filteredWatchEvent, type ObjectFilter } from './selector-filter.ts';
 
 export interface ListOptions {
   labelSelector?: string;
@@ -60,11 +62,7 @@ export interface WriteOptions {
   warnings?: string[];
 }
 
-export interface DeleteOptions extends WriteOptions {
-  gracePeriodSeconds?: number;
-  preconditions?: { resourceVersion?: string; uid?: string };
-  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
-}
+export type DeleteOptions = WriteOptions & DeletionOptions;
 
 export type Subresource = 'status' | 'scale' | undefined;
 
@@ -118,22 +116,8 @@ export class Registry {
   }
 
   /** Compiles selectors into a predicate; malformed selectors are 400 BadRequest. */
-  filterFor(
-    info: ResourceInfo,
-    labelSelector?: string,
-    fieldSelector?: string,
-  ): ((o: KubeObject) => boolean) | undefined {
-    let labels: Requirement[];
-    let fields: FieldRequirement[];
-    try {
-      labels = parseLabelSelector(labelSelector);
-      fields = parseFieldSelector(fieldSelector, info.fieldSelectors);
-    } catch (e) {
-      if (e instanceof SelectorError) throw badRequest(`unable to parse requirement: ${e.message}`);
-      throw e;
-    }
-    if (!labels.length && !fields.length) return undefined;
-    return (o) => matchRequirements(labels, o.metadata.labels) && matchFields(fields, o);
+  filterFor(info: ResourceInfo, labelSelector?: string, fieldSelector?: string): ObjectFilter | undefined {
+    return compileSelectors(info, labelSelector, fieldSelector);
   }
 
   /**
@@ -163,16 +147,8 @@ export class Registry {
         gr,
         namespace: ns,
         send: (ev: StoreEvent) => {
-          if (!filter) return emit({ type: ev.type, object: ev.object });
-          const now = ev.type !== 'DELETED' && filter(ev.object);
-          const before = ev.prev !== undefined && filter(ev.prev);
-          if (ev.type === 'ADDED') {
-            if (now) emit({ type: 'ADDED', object: ev.object });
-          } else if (ev.type === 'DELETED') {
-            if (before) emit({ type: 'DELETED', object: ev.object });
-          } else if (now && before) emit({ type: 'MODIFIED', object: ev.object });
-          else if (now) emit({ type: 'ADDED', object: ev.object });
-          else if (before) emit({ type: 'DELETED', object: ev.object });
+          const out = filteredWatchEvent(filter, ev);
+          if (out) emit(out);
         },
         // The store drops a watcher whose filtering threw; its client hears why and relists.
         failed: (e: unknown) => {
@@ -190,8 +166,8 @@ export class Registry {
   // ---- writes ----
 
   create(info: ResourceInfo, namespace: string, body: unknown, opts: WriteOptions = {}): KubeObject {
-    const obj = this.decode(info, this.checkBody(info, body), opts);
-    const ns = this.checkNamespace(info, namespace, obj);
+    const obj = this.decode(info, checkBody(info, body), opts);
+    const ns = checkCreateNamespace(this.store, info, namespace, obj);
     const meta = obj.metadata;
     if (meta.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
     if (!meta.name && meta.generateName) {
@@ -233,7 +209,7 @@ export class Registry {
     subresource?: Subresource,
     opts: WriteOptions = {},
   ): KubeObject {
-    const obj = this.decode(info, this.checkBody(info, body), opts);
+    const obj = this.decode(info, checkBody(info, body), opts);
     if (obj.metadata.name !== undefined && obj.metadata.name !== name) {
       throw badRequest(
         `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
@@ -270,13 +246,7 @@ export class Registry {
     if (!patched || typeof patched !== 'object' || !patched.metadata)
       throw badRequest('patch removed metadata');
     if (patched.metadata.name !== name) throw badRequest('the patch may not change metadata.name');
-    return this.applyUpdate(
-      info,
-      old,
-      this.decode(info, this.checkBody(info, patched), opts),
-      subresource,
-      opts,
-    );
+    return this.applyUpdate(info, old, this.decode(info, checkBody(info, patched), opts), subresource, opts);
   }
 
   private applyUpdate(
@@ -353,38 +323,13 @@ export class Registry {
   delete(info: ResourceInfo, namespace: string, name: string, opts: DeleteOptions = {}): KubeObject {
     const ns = info.namespaced ? namespace : '';
     const cur = this.get(info, ns, name);
-    const pre = opts.preconditions ?? {};
-    if (
-      (pre.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) ||
-      (pre.uid && pre.uid !== cur.metadata.uid)
-    ) {
-      throw new ApiError(
-        'Conflict',
-        `Operation cannot be fulfilled on ${info.resource} "${name}": the precondition on ${pre.uid ? 'UID' : 'ResourceVersion'} does not match`,
-        { group: info.group, kind: info.resource, name },
-      );
-    }
+    checkPreconditions(info, cur, opts.preconditions);
     if (opts.dryRun) return cur;
-    if (opts.propagationPolicy === 'Orphan') this.orphanDependents(cur);
-    const grace = this.gracePeriod(info, cur, opts.gracePeriodSeconds);
+    if (opts.propagationPolicy === 'Orphan') orphanDependents(this.store, cur);
+    const grace = gracePeriod(info, cur, opts.gracePeriodSeconds);
     if (grace > 0 || pendingFinalizers(info, cur)) {
       // Graceful: mark it; the kubelet (pods) or the finalizer's owner removes it later.
-      const next = clone(cur);
-      if (info.kind === 'Namespace') {
-        next.status = { ...(next.status as object), phase: 'Terminating' };
-      }
-      const remaining = cur.metadata.deletionTimestamp
-        ? Math.max(0, (Date.parse(cur.metadata.deletionTimestamp) - Date.now()) / 1000)
-        : Infinity;
-      if (!cur.metadata.deletionTimestamp || grace < remaining) {
-        next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000)
-          .toISOString()
-          .replace(/\.\d{3}Z$/, 'Z');
-        if (info.kind === 'Pod' || grace > 0) next.metadata.deletionGracePeriodSeconds = grace;
-      }
-      if (grace === 0 && !pendingFinalizers(info, cur)) return this.remove(info, cur);
-      delete next.metadata.resourceVersion;
-      return this.store.update(groupResource(info), next);
+      return this.store.update(groupResource(info), markedForDeletion(info, cur, grace));
     }
     return this.remove(info, cur);
   }
@@ -417,36 +362,6 @@ export class Registry {
     return last;
   }
 
-  /** Seconds a delete waits; 0 removes at once. Only bound, running pods delete gracefully. */
-  private gracePeriod(info: ResourceInfo, cur: KubeObject, requested: number | undefined): number {
-    if (info.kind !== 'Pod') return 0;
-    const spec = (cur.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
-    const phase = (cur.status as { phase?: string } | undefined)?.phase;
-    if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
-    if (requested !== undefined) return Math.max(0, requested);
-    return spec.terminationGracePeriodSeconds ?? 30;
-  }
-
-  /** Removes the owner's reference from its dependents, so they outlive it (propagationPolicy Orphan). */
-  private orphanDependents(owner: KubeObject): void {
-    const uid = owner.metadata.uid;
-    for (const info of RESOURCES) {
-      if (!info.namespaced && owner.metadata.namespace) continue;
-      const gr = groupResource(info);
-      const deps = this.store.list(gr, {
-        namespace: owner.metadata.namespace,
-        filter: (o) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid),
-      }).items;
-      for (const d of deps) {
-        const next = clone(d);
-        next.metadata.ownerReferences = next.metadata.ownerReferences!.filter((r) => r.uid !== uid);
-        if (!next.metadata.ownerReferences.length) delete next.metadata.ownerReferences;
-        delete next.metadata.resourceVersion;
-        this.store.update(gr, next);
-      }
-    }
-  }
-
   // ---- scale subresource (apps/v1 Deployment and ReplicaSet) ----
 
   getScale(info: ResourceInfo, namespace: string, name: string): KubeObject {
@@ -461,81 +376,15 @@ export class Registry {
     patchType?: PatchType,
   ): KubeObject {
     const cur = this.get(info, namespace, name);
-    let scale = body as KubeObject;
-    if (patchType) scale = applyPatch(patchType, toScale(cur), body, 'Scale') as KubeObject;
-    const replicas = (scale?.spec as { replicas?: unknown } | undefined)?.replicas;
-    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      throw invalid(
-        'Scale',
-        name,
-        [
-          {
-            reason: 'FieldValueInvalid',
-            field: 'spec.replicas',
-            message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-          },
-        ],
-        'autoscaling',
-      );
-    }
-    const next = clone(cur);
-    (next.spec as { replicas?: number }).replicas = replicas;
-    const rv = scale.metadata?.resourceVersion;
-    next.metadata.resourceVersion = rv || cur.metadata.resourceVersion;
-    return toScale(this.applyUpdate(info, cur, next, undefined, {}));
+    return toScale(this.applyUpdate(info, cur, scaledWorkload(cur, body, patchType), undefined, {}));
   }
 
   // ---- helpers ----
-
-  private checkBody(info: ResourceInfo, body: unknown): KubeObject {
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw badRequest(`the body of the request must be a ${info.kind} object`);
-    }
-    const obj = clone(body) as KubeObject;
-    const av = apiVersionOf(info);
-    if (obj.kind !== undefined && obj.kind !== info.kind) {
-      throw badRequest(
-        `the kind in the data (${String(obj.kind)}) does not match the expected kind (${info.kind})`,
-      );
-    }
-    if (obj.apiVersion !== undefined && obj.apiVersion !== av) {
-      throw badRequest(
-        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${av})`,
-      );
-    }
-    obj.kind = info.kind;
-    obj.apiVersion = av;
-    if (obj.metadata === undefined) obj.metadata = {};
-    if (obj.metadata === null || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) {
-      throw badRequest('metadata must be an object');
-    }
-    return obj;
-  }
 
   /** Applies the kind's schema when the caller asked for decoding (see WriteOptions). */
   private decode(info: ResourceInfo, obj: KubeObject, opts: WriteOptions): KubeObject {
     if (opts.fieldValidation) opts.warnings?.push(...decodeFields(info, obj, opts.fieldValidation));
     return obj;
-  }
-
-  private checkNamespace(info: ResourceInfo, namespace: string, obj: KubeObject): string {
-    if (!info.namespaced) return '';
-    const bodyNs = obj.metadata.namespace;
-    if (bodyNs !== undefined && bodyNs !== '' && bodyNs !== namespace) {
-      throw badRequest(
-        'the namespace of the provided object does not match the namespace sent on the request',
-      );
-    }
-    const nsObj = this.store.get('namespaces', '', namespace);
-    if (!nsObj) throw notFound('namespaces', namespace);
-    if (nsObj.metadata.deletionTimestamp) {
-      throw new ApiError(
-        'Forbidden',
-        `${info.resource} "${obj.metadata.name ?? ''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
-        { kind: info.resource, name: obj.metadata.name, group: info.group },
-      );
-    }
-    return namespace;
   }
 }
 

@@ -17,7 +17,7 @@ inline std::string errnoMessage(const std::string& what, int err) {
   return out;
 }
 
-// Thrown by the system-facing code; addon.cc turns it into a JS Error with the same message and
+// Thrown by the system-facing code; napi_args.h turns it into a JS Error with the same message and
 // an `errno` name, so TypeScript can branch on the code without parsing text.
 class SysError : public std::runtime_error {
  public:

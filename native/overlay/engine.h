@@ -47,6 +47,20 @@ struct Counters {
   }
 };
 
+// The scalar counters by the name JavaScript reads them under (counters() in binding.cc): a new
+// counter is a field above and a line here.
+struct CounterField {
+  const char* name;
+  std::atomic<uint64_t> Counters::*field;
+};
+inline const CounterField kCounterFields[] = {
+    {"tunRxPackets", &Counters::tunRxPackets}, {"tunRxBytes", &Counters::tunRxBytes},
+    {"tunTxPackets", &Counters::tunTxPackets}, {"tunTxBytes", &Counters::tunTxBytes},
+    {"udpRxPackets", &Counters::udpRxPackets}, {"udpRxBytes", &Counters::udpRxBytes},
+    {"udpTxPackets", &Counters::udpTxPackets}, {"udpTxBytes", &Counters::udpTxBytes},
+    {"icmpSent", &Counters::icmpSent},
+};
+
 // Which offloads a batched engine runs with; fixed before its threads start.
 struct EngineStatus {
   bool tunOffload = false;

@@ -1,18 +1,17 @@
 /**
- * Loads kdp's native addon (native/, built by binding.gyp into build/Release/kdp_native.node) and
- * gives its few functions TypeScript types. Loading is lazy: code paths that never touch the native
- * engine (host-gw, vxlan, the TypeScript engine's tests) work on a checkout that was never built,
- * and the first use on such a checkout fails with KDP_ERR_NATIVE_MISSING saying what to run.
+ * The udp overlay's native module (native/overlay/, binding.gyp target kdp_overlay) with its few
+ * functions typed: openTun, createEngine, and the engines' packet functions without I/O for tests
+ * and instruction counts. Loaded lazily through the generic loader (native/loader.ts), so host-gw,
+ * vxlan and the TypeScript engine work on a checkout that was never built.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { KdpError } from '../errors.ts';
-import type { EngineCounters, EngineRoute, NativeEngineMode } from '../overlay/backends/udp/engine.ts';
+import { loadNativeModule, loadNativeModuleAt, nativeModulePath } from '../../../native/loader.ts';
+import type { EngineCounters, EngineRoute, NativeEngineMode } from './engine.ts';
 
-/** Path of the built addon: the repo root's build/Release, two folders up from this file. */
-export const NATIVE_ADDON_PATH = fileURLToPath(
-  new URL('../../build/Release/kdp_native.node', import.meta.url),
-);
+/** The binding.gyp target of the overlay's module. */
+export const OVERLAY_MODULE = 'kdp_overlay';
+
+/** Path of the built module. */
+export const OVERLAY_ADDON_PATH = nativeModulePath(OVERLAY_MODULE);
 
 export interface OpenTunOptions {
   /** IFF_VNET_HDR: every read and write carries a 10-byte struct virtio_net_hdr first. */
@@ -84,7 +83,7 @@ export type EngineProcessOutput =
   | { kind: 'tun'; data: Buffer }
   | { kind: 'drop'; reason: string };
 
-export interface NativeAddon {
+export interface OverlayAddon {
   /** A TUN device (IFF_TUN|IFF_NO_PI[|IFF_VNET_HDR]) in the calling thread's netns; returns its fd (non-blocking, close-on-exec). */
   openTun(name: string, options: OpenTunOptions): number;
   createEngine(options: NativeEngineOptions): NativeEngineHandle;
@@ -101,29 +100,17 @@ export interface NativeAddon {
   ): { forwarded: number; dropped: number; checksum: number };
 }
 
-let loaded: NativeAddon | undefined;
-
-/** The addon, loaded on first call; KDP_ERR_NATIVE_MISSING when it was never built. */
-export function loadNativeAddon(): NativeAddon {
-  loaded ??= loadNativeAddonAt(NATIVE_ADDON_PATH);
-  return loaded;
+/** The module, loaded on first call; KDP_ERR_NATIVE_MISSING when it was never built. */
+export function loadOverlayAddon(): OverlayAddon {
+  return loadNativeModule<OverlayAddon>(OVERLAY_MODULE);
 }
 
-/** Loads the addon from `path` (tests point it elsewhere to see the missing-build error). */
-export function loadNativeAddonAt(path: string): NativeAddon {
-  const require = createRequire(import.meta.url);
-  try {
-    return require(path) as NativeAddon;
-  } catch (err) {
-    throw new KdpError(
-      'KDP_ERR_NATIVE_MISSING',
-      `the native addon ${path} could not be loaded: run scripts/setup.sh to build it`,
-      { cause: err },
-    );
-  }
+/** Loads the module from `path` (tests point it elsewhere to see the missing-build error). */
+export function loadOverlayAddonAt(path: string): OverlayAddon {
+  return loadNativeModuleAt<OverlayAddon>(path);
 }
 
-/** openTun from the addon (see NativeAddon.openTun). */
+/** openTun from the module (see OverlayAddon.openTun). */
 export function openTun(name: string, options: OpenTunOptions): number {
-  return loadNativeAddon().openTun(name, options);
+  return loadOverlayAddon().openTun(name, options);
 }

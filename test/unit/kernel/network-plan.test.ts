@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NetworkPlan, stagePlan, toolRuns } from '../../../dataplane/kernel/plan.ts';
+import { NetworkPlan, stagePlan, toolRuns } from '../../../dataplane/kernel/network-plan.ts';
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 import { exampleLayout } from '../../../dataplane/cluster/testing/example-layout.ts';
 

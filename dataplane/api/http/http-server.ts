@@ -3,21 +3,28 @@
  * requests into ApiRequests for the dispatcher and ApiResults into bytes. It adds only what is
  * about HTTP: TLS on TCP, authentication (client certificate or bearer token, see
  * ../auth/authenticator.ts), the body size limit while reading, watch streaming, /metrics and a
- * request log hook. Every API rule lives in the dispatcher.
+ * request log hook. Every API rule lives in the dispatcher; listener limits and TLS are in
+ * listener.ts, reading a body within its limit in request-body.ts.
  */
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
-import { connect } from 'node:net';
-import { describeError, KdpError } from '../../errors.ts';
+import { chmodSync } from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { describeError } from '../../errors.ts';
 import type { Authenticator, UserInfo } from '../auth/authenticator.ts';
 import { ApiError } from '../errors.ts';
 import type { Dispatcher } from './dispatch.ts';
 import { errorResult } from './dispatch.ts';
 import type { ApiRequest, ApiResult } from './dispatch-types.ts';
-import { ApiMetrics } from './metrics.ts';
-import { DEFAULT_MAX_BODY_BYTES } from './request-body.ts';
-import { metricVerb, parsePath, requestVerb, routeResource } from './routes.ts';
+import { ApiMetrics } from './api-metrics.ts';
+import {
+  createListener,
+  HTTP_LIMIT_DEFAULTS,
+  type HttpLimits,
+  listenOn,
+  type ListenerTls,
+  removeStaleSocket,
+} from './listener.ts';
+import { DEFAULT_MAX_BODY_BYTES, readBody } from './request-body.ts';
+import { metricVerb, parsePath, requestVerb, routeResource } from './rest-paths.ts';
 import { serveWatch, type WatchEndReason, type WatchStream } from './watch-stream.ts';
 
 export interface RequestLogEntry {
@@ -45,7 +52,7 @@ export interface ApiHttpServerOptions {
    * TLS for the TCP listener: serving certificate and key (PEM), and the CA that client
    * certificates must chain to. Without it the TCP listener is plain HTTP.
    */
-  tls?: { cert: string; key: string; clientCA: string };
+  tls?: ListenerTls;
   /**
    * Every request but /healthz, /readyz, /livez and /version must carry a credential it accepts,
    * else 401. Without one nothing is authenticated (only for the explicit insecure mode).
@@ -63,31 +70,6 @@ export interface ApiHttpServerOptions {
   /** Told of anything a request's handling threw (default: one line to stderr); the answer is a 500. */
   onError?(error: unknown, request: { method: string; path: string }): void;
 }
-
-/**
- * What one client can hold of a listener. A request's time limit covers receiving it (headers
- * and body), not the answer, so long watch streams are not cut. Node checks the times every
- * `checkIntervalMs`, so a slow request is cut at most that long after its limit.
- */
-export interface HttpLimits {
-  /** Time to receive a request's headers (upstream's ReadHeaderTimeout is 32 s). */
-  headersTimeoutMs: number;
-  /** Time to receive a whole request, body included (upstream's --request-timeout is 60 s). */
-  requestTimeoutMs: number;
-  /** How long an idle keep-alive connection stays open (upstream keeps them 90 s). */
-  keepAliveTimeoutMs: number;
-  /** Open connections per listener; more are closed as they arrive. */
-  maxConnections: number;
-  checkIntervalMs: number;
-}
-
-export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
-  headersTimeoutMs: 32_000,
-  requestTimeoutMs: 60_000,
-  keepAliveTimeoutMs: 65_000,
-  maxConnections: 4096,
-  checkIntervalMs: 5_000,
-};
 
 const OPEN_PATHS = /^\/(healthz|readyz|livez|version)(\/|$)/;
 const JSON_TYPE = 'application/json';
@@ -139,34 +121,10 @@ export class ApiHttpServer {
     return this.watches.size;
   }
 
-  private newServer(tls?: ApiHttpServerOptions['tls']): Server {
-    const limits = { ...HTTP_LIMIT_DEFAULTS, ...this.opts.limits };
-    const options = {
-      keepAlive: true,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
-      requestTimeout: limits.requestTimeoutMs,
-      connectionsCheckingInterval: limits.checkIntervalMs,
-    };
+  private newServer(tls?: ListenerTls): Server {
     const handler = (req: IncomingMessage, res: ServerResponse) =>
       this.guard(req, res, () => this.handle(req, res))();
-    // A client certificate is asked for but not required: the handshake completes either way and
-    // authentication decides (a bearer token is as good; the open health paths need neither).
-    const server: Server = tls
-      ? createTlsServer(
-          {
-            ...options,
-            cert: tls.cert,
-            key: tls.key,
-            ca: tls.clientCA,
-            requestCert: true,
-            rejectUnauthorized: false,
-          },
-          handler,
-        )
-      : createServer(options, handler);
-    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-    server.maxConnections = limits.maxConnections;
+    const server = createListener({ ...HTTP_LIMIT_DEFAULTS, ...this.opts.limits }, tls, handler);
     this.servers.push(server);
     return server;
   }
@@ -310,94 +268,13 @@ export class ApiHttpServer {
 /**
  * The path exactly as sent and the query. WHATWG URL parsing would resolve `%2e%2e` segments
  * before routing (turning .../services/%2e%2e into the Namespace), so the path is never parsed
- * as a URL; routes.ts splits and checks it segment by segment.
+ * as a URL; rest-paths.ts splits and checks it segment by segment.
  */
 function requestTarget(target = '/'): { pathname: string; search: string; searchParams: URLSearchParams } {
   const q = target.indexOf('?');
   const pathname = q < 0 ? target : target.slice(0, q);
   const search = q < 0 ? '' : target.slice(q);
   return { pathname, search, searchParams: new URLSearchParams(search) };
-}
-
-function listenOn(server: Server, start: () => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error) => reject(e);
-    server.once('error', onError);
-    server.once('listening', () => {
-      server.off('error', onError);
-      resolve();
-    });
-    start();
-  });
-}
-
-/** Removes a socket file nobody listens on; refuses when another server answers on it. */
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch {
-    return; // no file: nothing to remove
-  }
-  if (!isSocket) {
-    throw new KdpError(
-      'KDP_ERR_APISERVER_SOCKET',
-      `${path} exists and is not a socket: remove it or choose another --socket path`,
-    );
-  }
-  const alive = await new Promise<boolean>((resolve) => {
-    const c = connect(path);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
-  if (alive) {
-    throw new KdpError(
-      'KDP_ERR_APISERVER_SOCKET',
-      `another server is listening on ${path}: stop it or choose another --socket path`,
-    );
-  }
-  unlinkSync(path);
-}
-
-/**
- * Reads the body, up to `max` bytes; beyond that it is 413 without keeping the rest. A body
- * announced (Content-Length) or sent far beyond the limit is refused without reading it all.
- */
-function readBody(
-  req: IncomingMessage,
-  max: number,
-  done: (err: ApiError | undefined, body?: Buffer) => void,
-): void {
-  const tooLarge = (size: number | string) =>
-    new ApiError('RequestEntityTooLarge', `the request body is ${size} bytes, more than the limit of ${max}`);
-  const announced = Number(req.headers['content-length'] ?? NaN);
-  if (announced > 4 * max) {
-    req.resume();
-    return done(tooLarge(announced));
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let finished = false;
-  req.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size <= max) chunks.push(c);
-    else if (size > 4 * max && !finished) {
-      finished = true;
-      done(tooLarge(`more than ${size}`));
-    }
-  });
-  req.on('end', () => {
-    if (finished) return;
-    finished = true;
-    if (size > max) return done(tooLarge(size));
-    done(undefined, chunks.length ? Buffer.concat(chunks) : undefined);
-  });
-  req.on('error', () => {
-    finished = true;
-  });
 }
 
 /** RFC 7234 warning, code 299 as upstream sends: `299 - "unknown field \"spec.foo\""`. */
