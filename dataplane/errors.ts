@@ -1,14 +1,18 @@
 /**
- * kdp's typed error. Every failure kdp reports carries a stable code (KDP_ERR_...), a message that
- * says what failed and what to do, and the underlying cause when there is one. Callers branch on
- * `code`, never on message text.
+ * kdp's typed error. Every failure kdp reports carries a stable code (KDP_ERR_..., one of the
+ * list in error-codes.ts), a message that says what failed and what to do, and the underlying
+ * cause when there is one. Callers branch on `code`, never on message text.
  */
+import type { ErrorCode } from './error-codes.ts';
+
+export type { ErrorCode } from './error-codes.ts';
+
 export class KdpError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details?: Record<string, unknown>;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {
@@ -19,7 +23,7 @@ export class KdpError extends Error {
   }
 }
 
-export function isKdpError(err: unknown, code?: string): err is KdpError {
+export function isKdpError(err: unknown, code?: ErrorCode): err is KdpError {
   return err instanceof KdpError && (code === undefined || err.code === code);
 }
 

@@ -16,17 +16,24 @@ import { clusterPrefix } from '../cluster/topology-names.ts';
 import { describeError, KdpError } from '../errors.ts';
 import { isNetworkCidr } from '../kernel/cidr.ts';
 import { createIproute2Kernel } from '../kernel/iproute2/kernel.ts';
-import type { IptablesBackend } from '../kernel/iptables/types.ts';
 import { overlayBackendNames } from '../overlay/backends/registry.ts';
 import { overlayEngineProblem, overlayOptions } from '../overlay/options.ts';
 import { DEFAULT_METRICS_ADDRESS, parseBindAddress } from '../proxy/metrics-server.ts';
-import { cleanupProxyModes, IPTABLES_BACKENDS, proxyModeNames } from '../proxy/modes.ts';
+import {
+  cleanupProxyModes,
+  DEFAULT_PROXY_MODE,
+  proxyModeFlags,
+  proxyModeNames,
+  resolveModeFlags,
+} from '../proxy/modes.ts';
 import { Agent } from './agent.ts';
 import { isLogLevel, jsonLog } from './log.ts';
 import { findOwnNamespace } from './node-netns.ts';
 import { watchSupervisor } from './supervisor-watch.ts';
 
-export const AGENT_USAGE = `usage: agent --cluster NAME --node NODE --socket PATH --state-dir DIR [options]
+/** The usage text; modes and their flags from the registry (proxy/modes.ts). */
+export const agentUsage =
+  () => `usage: agent --cluster NAME --node NODE --socket PATH --state-dir DIR [options]
        agent --cluster NAME --cleanup [--netns NAME]
 
   --cluster NAME          cluster name (namespaces kdp-NAME-*)
@@ -38,9 +45,9 @@ export const AGENT_USAGE = `usage: agent --cluster NAME --node NODE --socket PAT
   --netns NAME            the node's namespace (default: the one the agent runs in)
   --overlay NAME          overlay backend (default host-gw; have: ${overlayBackendNames().join(', ')})
   --overlay-engine NAME   the udp backend's engine: batched (default), baseline or batched-no-offload
-  --proxy-mode MODE       service proxy: ${proxyModeNames().join(', ')} (default iptables)
+  --proxy-mode MODE       service proxy: ${proxyModeNames().join(', ')} (default ${DEFAULT_PROXY_MODE})
   --cluster-cidr CIDR     the pod network: traffic to a ClusterIP from outside it is masqueraded
-  --iptables-backend B    nft (default) or legacy iptables tools
+${modeFlagLines()}
   --min-sync-period D     shortest time between proxy syncs (default 1s; e.g. 0s, 250ms)
   --sync-period D         longest time between proxy syncs (default 30s)
   --metrics-bind-address A  proxy /metrics and /healthz in the node's namespace
@@ -53,7 +60,17 @@ export const AGENT_USAGE = `usage: agent --cluster NAME --node NODE --socket PAT
 
 const USAGE = 'KDP_ERR_USAGE';
 
-interface AgentArgs {
+/** One usage line per mode flag: `--iptables-backend V  (iptables) help (default nft)`. */
+function modeFlagLines(): string {
+  return proxyModeFlags()
+    .map(({ mode, flag }) => {
+      const left = `  --${flag.name} V`.padEnd(25);
+      return `${left} (${mode}) ${flag.help}: ${flag.values.join(', ')} (default ${flag.default})`;
+    })
+    .join('\n');
+}
+
+export interface AgentArgs {
   /** Only remove the proxy rules (kube-proxy --cleanup), then exit. */
   cleanup: boolean;
   cluster: string;
@@ -66,8 +83,9 @@ interface AgentArgs {
   overlay: string;
   overlayOptions?: Record<string, string>;
   proxyMode: string;
+  /** The mode's own flags, validated, defaults filled in. */
+  proxyModeFlags: Record<string, string>;
   clusterCidr?: string;
-  iptablesBackend: IptablesBackend;
   minSyncPeriodMs: number;
   syncPeriodMs: number;
   metrics: { host: string; port: number } | null;
@@ -75,7 +93,8 @@ interface AgentArgs {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
-function parse(argv: string[]): AgentArgs | 'help' {
+/** The agent's command line, checked; a bad flag is KDP_ERR_USAGE. */
+export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -88,9 +107,9 @@ function parse(argv: string[]): AgentArgs | 'help' {
       netns: { type: 'string' },
       overlay: { type: 'string', default: 'host-gw' },
       'overlay-engine': { type: 'string' },
-      'proxy-mode': { type: 'string', default: 'iptables' },
+      'proxy-mode': { type: 'string', default: DEFAULT_PROXY_MODE },
       'cluster-cidr': { type: 'string' },
-      'iptables-backend': { type: 'string', default: 'nft' },
+      ...Object.fromEntries(proxyModeFlags().map(({ flag }) => [flag.name, { type: 'string' as const }])),
       'min-sync-period': { type: 'string', default: '1s' },
       'sync-period': { type: 'string', default: '30s' },
       'metrics-bind-address': { type: 'string', default: DEFAULT_METRICS_ADDRESS },
@@ -117,17 +136,25 @@ function parse(argv: string[]): AgentArgs | 'help' {
   }
   const engineProblem = overlayEngineProblem(values.overlay!, values['overlay-engine']);
   if (engineProblem) throw new KdpError(USAGE, `--overlay-engine: ${engineProblem}`);
-  const proxyMode = values['proxy-mode']!;
+  const proxyMode = values['proxy-mode'] as string;
   if (!proxyModeNames().includes(proxyMode)) {
     throw new KdpError(USAGE, `--proxy-mode must be one of ${proxyModeNames().join(', ')}`);
+  }
+  const given = Object.fromEntries(
+    proxyModeFlags().map(({ flag }) => [
+      flag.name,
+      (values as Record<string, unknown>)[flag.name] as string | undefined,
+    ]),
+  );
+  let modeFlags: Record<string, string>;
+  try {
+    modeFlags = { ...resolveModeFlags(proxyMode, given) };
+  } catch (e) {
+    throw new KdpError(USAGE, (e as Error).message, { cause: e });
   }
   const clusterCidr = values['cluster-cidr'];
   if (clusterCidr !== undefined && !isNetworkCidr(clusterCidr)) {
     throw new KdpError(USAGE, `--cluster-cidr "${clusterCidr}" is not an IPv4 network such as 10.244.0.0/16`);
-  }
-  const backend = values['iptables-backend']!;
-  if (!(IPTABLES_BACKENDS as readonly string[]).includes(backend)) {
-    throw new KdpError(USAGE, `--iptables-backend must be ${IPTABLES_BACKENDS.join(' or ')}`);
   }
   const minSyncPeriodMs = durationMs('--min-sync-period', values['min-sync-period']!);
   const syncPeriodMs = durationMs('--sync-period', values['sync-period']!);
@@ -147,8 +174,8 @@ function parse(argv: string[]): AgentArgs | 'help' {
     overlay: values.overlay!,
     overlayOptions: overlayOptions(values.overlay!, values['overlay-engine']),
     proxyMode,
+    proxyModeFlags: modeFlags,
     clusterCidr,
-    iptablesBackend: backend as IptablesBackend,
     minSyncPeriodMs,
     syncPeriodMs,
     metrics: metricsAddress === '' ? null : parseBindAddress(metricsAddress),
@@ -172,13 +199,13 @@ export function durationMs(flag: string, text: string): number {
 export async function runAgent(argv: string[]): Promise<number> {
   let args: AgentArgs | 'help';
   try {
-    args = parse(argv);
+    args = parseAgentArgs(argv);
   } catch (e) {
-    process.stderr.write(`agent: ${(e as Error).message}\n${AGENT_USAGE}\n`);
+    process.stderr.write(`agent: ${(e as Error).message}\n${agentUsage()}\n`);
     return 2;
   }
   if (args === 'help') {
-    process.stdout.write(`${AGENT_USAGE}\n`);
+    process.stdout.write(`${agentUsage()}\n`);
     return 0;
   }
   if (args.cleanup) return cleanupOnly(args);
@@ -216,8 +243,8 @@ export async function runAgent(argv: string[]): Promise<number> {
       clusterCidr: args.clusterCidr,
       proxy: {
         mode: args.proxyMode,
+        modeFlags: args.proxyModeFlags,
         clusterCIDR: args.clusterCidr,
-        iptablesBackend: args.iptablesBackend,
         minSyncPeriodMs: args.minSyncPeriodMs,
         syncPeriodMs: args.syncPeriodMs,
         metrics: args.metrics,

@@ -9,11 +9,9 @@
 import type { InformerFactory } from '../client/informer-factory.ts';
 import { clusterPrefix } from '../cluster/topology-names.ts';
 import { describeError } from '../errors.ts';
-import type { Conntrack } from '../kernel/conntrack/interface.ts';
-import type { Iptables } from '../kernel/iptables/interface.ts';
-import type { IptablesBackend } from '../kernel/iptables/types.ts';
 import { serveProxyMetrics, type MetricsServer } from '../proxy/metrics-server.ts';
-import { createProxier } from '../proxy/modes.ts';
+import type { ProxierContext } from '../proxy/mode-spec.ts';
+import { createProxier, resolveModeFlags } from '../proxy/modes.ts';
 import type { Proxier } from '../proxy/proxier.ts';
 import { runProxier, type RunningProxier } from '../proxy/wire.ts';
 import type { Log } from './log.ts';
@@ -21,20 +19,18 @@ import type { Log } from './log.ts';
 export interface ServiceProxySettings {
   /** 'iptables', 'none', ... (proxy/modes.ts). */
   mode: string;
+  /** The mode's own flags as given, by name without dashes (`{ 'iptables-backend': 'legacy' }`). */
+  modeFlags?: Readonly<Record<string, string | undefined>>;
   /** The pod network, for masquerading traffic from outside it (kube-proxy's --cluster-cidr). */
   clusterCIDR?: string;
-  iptablesBackend?: IptablesBackend;
   minSyncPeriodMs?: number;
   syncPeriodMs?: number;
   /** Where /metrics and /healthz are served (inside the node's namespace); null: nowhere. */
   metrics?: { host: string; port: number } | null;
   /** More Prometheus text for /metrics: the node's overlay metrics (overlay/metrics.ts). */
   extraMetrics?: () => Promise<string>;
-  /** Tests: kernel facilities for the proxier instead of the real tools. */
-  iptables?: Iptables;
-  conntrack?: Conntrack;
-  /** Tests: this proxier instead of the mode's. */
-  proxier?: Proxier;
+  /** Tests: makes the node's proxier instead of the mode (e.g. the mode on fake kernel facilities). */
+  createProxier?: (ctx: ProxierContext) => Proxier;
 }
 
 export interface ServiceProxyOptions extends ServiceProxySettings {
@@ -60,20 +56,18 @@ export class ServiceProxy {
 
   /** Starts the node's proxier; undefined when the mode runs none. Resolves once the initial lists are in. */
   static async start(o: ServiceProxyOptions): Promise<ServiceProxy | undefined> {
-    const proxier =
-      o.proxier ??
-      createProxier(o.mode, {
-        nodeName: o.nodeName,
-        netns: o.netns,
-        clusterCIDR: o.clusterCIDR,
-        iptablesBackend: o.iptablesBackend,
-        prefix: clusterPrefix(o.cluster),
-        minSyncPeriodMs: o.minSyncPeriodMs,
-        syncPeriodMs: o.syncPeriodMs,
-        log: o.log,
-        iptables: o.iptables,
-        conntrack: o.conntrack,
-      });
+    const ctx: ProxierContext = {
+      nodeName: o.nodeName,
+      netns: o.netns,
+      clusterCIDR: o.clusterCIDR,
+      prefix: clusterPrefix(o.cluster),
+      minSyncPeriodMs: o.minSyncPeriodMs,
+      syncPeriodMs: o.syncPeriodMs,
+      log: o.log,
+    };
+    const proxier = o.createProxier
+      ? o.createProxier(ctx)
+      : createProxier(o.mode, ctx, { flags: o.modeFlags });
     if (!proxier) {
       o.log('info', `proxy mode ${o.mode}: no service proxy on this node`);
       return undefined;
@@ -94,7 +88,7 @@ export class ServiceProxy {
     }
     o.log('info', `service proxy running`, {
       mode: proxier.mode,
-      backend: proxier.mode === 'iptables' ? (o.iptables?.backend ?? o.iptablesBackend ?? 'nft') : undefined,
+      ...(o.createProxier ? {} : { flags: resolveModeFlags(o.mode, o.modeFlags) }),
       clusterCIDR: o.clusterCIDR,
       metrics: server ? `${server.host}:${server.port}` : undefined,
     });

@@ -3,7 +3,7 @@
  * layer writes `status` as the body with `status.code` as the HTTP code; the in-process client
  * throws the same error, so callers see one shape whichever transport they use.
  */
-import { KdpError } from '../errors.ts';
+import { KdpError, type ErrorCode } from '../errors.ts';
 import type { Status, StatusCause } from './types.ts';
 
 export type StatusReason =
@@ -45,6 +45,11 @@ const CODE_BY_REASON: Record<StatusReason, number> = {
   Timeout: 504,
 };
 
+/** The code of each Status reason; error-codes.ts must list every one (checked below). */
+type ApiReasonCode = `KDP_ERR_API_${Uppercase<StatusReason>}`;
+const EVERY_REASON_CODE_IS_LISTED: ApiReasonCode extends ErrorCode ? true : never = true;
+void EVERY_REASON_CODE_IS_LISTED;
+
 export interface ApiErrorTarget {
   group?: string;
   /** Resource plural for most reasons, kind for Invalid, as upstream's Status does. */
@@ -62,7 +67,7 @@ export class ApiError extends KdpError {
     causes?: StatusCause[],
     cause?: unknown,
   ) {
-    super(`KDP_ERR_API_${reason.toUpperCase()}`, message, { cause });
+    super(`KDP_ERR_API_${reason.toUpperCase()}` as ApiReasonCode, message, { cause });
     this.name = 'ApiError';
     const details =
       target.name !== undefined || target.kind !== undefined || causes

@@ -127,7 +127,7 @@ const NAMESPACE_PROBES: Probe[] = [
   },
   {
     name: 'nft',
-    disables: 'proxy mode nftables (later) and reading nft rules in tests',
+    disables: 'reading nft rules in tests and nft-based proxy modes',
     run: async (ns) => {
       await inNs(ns, ['nft', 'add', 'table', 'inet', 'kdp_doctor']);
       return await run(['nft', '--version']);
@@ -135,7 +135,8 @@ const NAMESPACE_PROBES: Probe[] = [
   },
   {
     name: 'IPVS',
-    disables: 'proxy mode ipvs on this host (use iptables, or the VM runner under test/vm)',
+    disables:
+      'proxy mode ipvs on this host (use iptables, or run kdp under a kernel with IP_VS, e.g. in a VM)',
     run: async (ns) => {
       if ((await inNs(ns, ['sh', '-c', 'test -e /proc/net/ip_vs && echo yes || echo no'])) === 'yes') {
         return '/proc/net/ip_vs present';

@@ -33,6 +33,8 @@ export interface AgentSpec {
   overlayEngine?: string;
   /** Service proxy mode (the topology's proxyMode). */
   proxyMode: string;
+  /** The mode's own flags (the topology's proxyModeFlags), passed as `--<flag> <value>`. */
+  proxyModeFlags?: Readonly<Record<string, string>>;
   /** The pod network (the topology's podCidr): the proxy masquerades ClusterIP traffic from outside it. */
   clusterCidr: string;
   /** Tests: more agent arguments, after the usual ones (e.g. `--iptables-backend legacy`). */
@@ -103,6 +105,7 @@ export function agentCommand(spec: AgentSpec): string[] {
     ...(spec.overlayEngine ? ['--overlay-engine', spec.overlayEngine] : []),
     '--proxy-mode',
     spec.proxyMode,
+    ...Object.entries(spec.proxyModeFlags ?? {}).flatMap(([flag, value]) => [`--${flag}`, value]),
     '--cluster-cidr',
     spec.clusterCidr,
   ];

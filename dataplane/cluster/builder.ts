@@ -155,6 +155,7 @@ async function preflight(parts: ClusterParts, usingDefaultAgent: boolean): Promi
   // A proxy mode this host cannot run fails here, before anything exists, not in every agent.
   // Stand-in agents run no proxier: only whether kdp has the mode at all is checked for them.
   const { warnings } = checkProxyMode(parts.topology.proxyMode, {
+    flags: parts.topology.proxyModeFlags,
     host: usingDefaultAgent ? undefined : ANY_HOST,
   });
   for (const w of warnings) parts.log('warn', `proxy mode ${parts.topology.proxyMode}: ${w}`);
@@ -246,6 +247,7 @@ export function startAgent(parts: ClusterParts, node: NodeRecord): SupervisedAge
       overlay: topology.overlay,
       overlayEngine: topology.overlayEngine,
       proxyMode: topology.proxyMode,
+      proxyModeFlags: topology.proxyModeFlags,
       clusterCidr: topology.podCidr,
     },
     parts.spawnAgent,

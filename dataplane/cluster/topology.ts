@@ -7,13 +7,15 @@
  */
 import { KdpError } from '../errors.ts';
 import { cidrsOverlap, isNetworkCidr, parseIpv4Cidr, subnetCount } from '../kernel/cidr.ts';
+import { overlayBackendNames } from '../overlay/backends/registry.ts';
 import { overlayEngineProblem } from '../overlay/options.ts';
+import { proxyModeNames, resolveModeFlags } from '../proxy/modes.ts';
 import { TOPOLOGY_POD_NAMESPACE, podVethName } from './topology-names.ts';
 
-export const PROXY_MODES = ['iptables', 'ipvs', 'userspace', 'none'] as const;
-export type ProxyMode = (typeof PROXY_MODES)[number];
-export const OVERLAY_BACKENDS = ['host-gw', 'vxlan', 'udp', 'udp-ts'] as const;
-export type OverlayBackend = (typeof OVERLAY_BACKENDS)[number];
+/** A proxy mode's name, as the registry has them (proxy/modes.ts). */
+export type ProxyMode = string;
+/** An overlay backend's name, as the registry has them (overlay/backends/registry.ts). */
+export type OverlayBackend = string;
 
 export const TOPOLOGY_INVALID = 'KDP_ERR_TOPOLOGY_INVALID';
 
@@ -50,6 +52,8 @@ export interface Topology {
   nodePortRange: NodePortRange;
   mtu: number;
   proxyMode: ProxyMode;
+  /** The proxy mode's own flags as given (`{ 'iptables-backend': 'legacy' }`); absent: its defaults. */
+  proxyModeFlags?: Readonly<Record<string, string>>;
   overlay: OverlayBackend;
   /** The overlay's engine (overlay/options.ts: udp's batched, baseline or batched-no-offload); absent: the backend's default. */
   overlayEngine?: string;
@@ -76,6 +80,7 @@ export interface TopologyInput {
   nodePortRange?: string | NodePortRange;
   mtu?: number;
   proxyMode?: ProxyMode;
+  proxyModeFlags?: Record<string, string>;
   overlay?: OverlayBackend;
   overlayEngine?: string;
   denyServiceExternalIPs?: boolean;
@@ -93,7 +98,9 @@ export const TOPOLOGY_DEFAULTS = {
   mtu: 1500,
   proxyMode: 'iptables',
   overlay: 'host-gw',
-} as const satisfies Required<Omit<TopologyInput, 'nodes' | 'overlayEngine' | 'denyServiceExternalIPs'>> & {
+} as const satisfies Required<
+  Omit<TopologyInput, 'nodes' | 'overlayEngine' | 'denyServiceExternalIPs' | 'proxyModeFlags'>
+> & {
   nodes: number;
 };
 
@@ -101,6 +108,7 @@ const TOP_LEVEL_FIELDS = new Set<string>([
   ...Object.keys(TOPOLOGY_DEFAULTS),
   'overlayEngine',
   'denyServiceExternalIPs',
+  'proxyModeFlags',
 ]);
 const NODE_FIELDS = new Set(['name', 'pods']);
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -151,6 +159,30 @@ class Problems {
     this.add(field, `must be one of ${allowed.join(', ')}, got ${show(value)}`);
     return undefined;
   }
+}
+
+/** The mode's flags as given, if they are a mapping of strings the mode accepts. */
+function checkModeFlags(
+  p: Problems,
+  mode: string | undefined,
+  value: unknown,
+): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  const entries =
+    typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value) : [];
+  if (entries.length === 0 || entries.some(([, v]) => typeof v !== 'string')) {
+    p.add('proxyModeFlags', `must be a mapping of the proxy mode's flags to values, got ${show(value)}`);
+    return undefined;
+  }
+  const flags = Object.fromEntries(entries) as Record<string, string>;
+  if (mode === undefined) return undefined;
+  try {
+    resolveModeFlags(mode, flags);
+  } catch (e) {
+    p.add('proxyModeFlags', (e as Error).message);
+    return undefined;
+  }
+  return flags;
 }
 
 function checkCluster(p: Problems, value: unknown): string | undefined {
@@ -274,8 +306,9 @@ export function resolveTopology(input: unknown = {}): Topology {
   const nodeCidrMaskSize = p.integer('nodeCidrMaskSize', get('nodeCidrMaskSize'), Math.max(podPrefix, 8), 30);
   const nodePortRange = checkPortRange(p, get('nodePortRange'));
   const mtu = p.integer('mtu', get('mtu'), MIN_MTU, MAX_MTU);
-  const proxyMode = p.oneOf('proxyMode', get('proxyMode'), PROXY_MODES);
-  const overlay = p.oneOf('overlay', get('overlay'), OVERLAY_BACKENDS);
+  const proxyMode = p.oneOf('proxyMode', get('proxyMode'), proxyModeNames());
+  const proxyModeFlags = checkModeFlags(p, proxyMode, raw.proxyModeFlags);
+  const overlay = p.oneOf('overlay', get('overlay'), overlayBackendNames());
   const overlayEngine = raw.overlayEngine;
   if (overlayEngine !== undefined && typeof overlayEngine !== 'string')
     p.add('overlayEngine', `must be an engine name, got ${show(overlayEngine)}`);
@@ -334,6 +367,7 @@ export function resolveTopology(input: unknown = {}): Topology {
     nodePortRange: nodePortRange!,
     mtu: mtu!,
     proxyMode: proxyMode!,
+    ...(proxyModeFlags ? { proxyModeFlags } : {}),
     overlay: overlay!,
     ...(typeof overlayEngine === 'string' ? { overlayEngine } : {}),
     ...(denyExternalIPs === true ? { denyServiceExternalIPs: true } : {}),

@@ -1,7 +1,7 @@
 /**
  * The overlay: how pod traffic between nodes gets from one node's pod subnet to another's. Each
- * backend (host-gw now; udp, vxlan in issue 6) sits behind one small interface, chosen by name
- * from the registry below, as flannel's backends are. A backend is driven by the node agent with
+ * backend (host-gw, vxlan, udp, udp-ts) sits behind one small interface, chosen by name
+ * from the registry (backends/registry.ts), as flannel's backends are. A backend is driven by the node agent with
  * the node's own lease (its pod CIDR and underlay address) and, whenever Nodes change, the whole
  * set of peers; it converges the kernel to that set. Programmed state outlives the backend: an
  * agent that restarts must not interrupt traffic, so close() leaves routes and devices in place.

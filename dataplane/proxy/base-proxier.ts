@@ -100,7 +100,7 @@ export abstract class BaseProxier<
   constructor(opts: BaseProxierOptions<S, E>) {
     this.mode = opts.mode;
     this.nodeName = opts.nodeName;
-    this.metrics = new ProxyMetrics(opts.mode);
+    this.metrics = new ProxyMetrics();
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? (() => {});
     this.ipFamily = opts.ipFamily ?? 'IPv4';
@@ -360,9 +360,6 @@ export abstract class BaseProxier<
     if (report?.noLocalEndpoints) {
       m.noLocalEndpoints.set({ traffic_policy: 'internal' }, report.noLocalEndpoints.internal);
       m.noLocalEndpoints.set({ traffic_policy: 'external' }, report.noLocalEndpoints.external);
-    }
-    if (report?.iptablesRules && m.iptables) {
-      for (const [table, n] of Object.entries(report.iptablesRules)) m.iptables.rules.set({ table }, n);
     }
   }
 }

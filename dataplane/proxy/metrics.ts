@@ -2,8 +2,9 @@
  * A proxier's Prometheus metrics under kube-proxy's names (kubeproxy_...), so dashboards and
  * queries written for kube-proxy read kdp's agents unchanged. Each proxier has its own prom-client
  * Registry (never the global one: several agents may share a process in tests), which the agent
- * serves as text. iptables-only metrics exist only for the iptables mode, as upstream registers
- * them per mode. kdp's additions, which kube-proxy lacks, are named kdp_proxy_....
+ * serves as text. A mode registers its own metrics (the iptables mode's
+ * kubeproxy_sync_proxy_rules_iptables_...) into the same registry, as upstream registers them per
+ * mode. kdp's additions, which kube-proxy lacks, are named kdp_proxy_....
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -37,13 +38,6 @@ const PROGRAMMING_BUCKETS = [
   ...linear(120, 30, 7),
 ];
 
-export interface IptablesMetrics {
-  /** kubeproxy_sync_proxy_rules_iptables_total{table}: rules programmed, per table, after a sync. */
-  rules: Gauge<'table'>;
-  restoreFailures: Counter;
-  partialRestoreFailures: Counter;
-}
-
 export class ProxyMetrics {
   readonly registry = new Registry();
   readonly syncDuration: Histogram;
@@ -67,9 +61,7 @@ export class ProxyMetrics {
   readonly kernelStateRepairs: Counter;
   /** kdp: time one check of the mode's kernel state took. */
   readonly kernelCheckDuration: Histogram;
-  readonly iptables?: IptablesMetrics;
-
-  constructor(mode: string) {
+  constructor() {
     const registers = [this.registry];
     const histogram = (name: string, help: string, buckets: number[]) =>
       new Histogram({ name, help, buckets, registers });
@@ -142,24 +134,6 @@ export class ProxyMetrics {
       "Time one check of the proxy mode's kernel state (hooks, top-level chains) took, in seconds.",
       SYNC_BUCKETS,
     );
-    if (mode === 'iptables') {
-      this.iptables = {
-        rules: new Gauge({
-          name: 'kubeproxy_sync_proxy_rules_iptables_total',
-          help: 'Rules the proxier programmed, per iptables table, after the last sync.',
-          labelNames: ['table'],
-          registers,
-        }),
-        restoreFailures: counter(
-          'kubeproxy_sync_proxy_rules_iptables_restore_failures_total',
-          'iptables-restore runs that failed.',
-        ),
-        partialRestoreFailures: counter(
-          'kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total',
-          'iptables-restore runs of a partial sync that failed (a full sync follows).',
-        ),
-      };
-    }
   }
 
   /** Prometheus text exposition of every metric. */

@@ -88,10 +88,11 @@ export interface SyncState<
   triggerTimes: ReadonlyMap<string, readonly number[]>;
 }
 
-/** What a mode may tell the framework after a successful sync, for the metrics. */
+/**
+ * What a mode may tell the framework after a successful sync, for the common metrics. A mode's
+ * own figures go into its own metrics (registered into `metrics.registry`), not here.
+ */
 export interface SyncReport {
-  /** Rules per iptables table now programmed (kubeproxy_sync_proxy_rules_iptables_total). */
-  iptablesRules?: Readonly<Record<string, number>>;
   /** Service ports with a Local policy and no local endpoint (kubeproxy_sync_proxy_rules_no_local_endpoints_total). */
   noLocalEndpoints?: { internal: number; external: number };
 }

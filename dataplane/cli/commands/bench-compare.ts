@@ -15,13 +15,13 @@ import { formatP, formatRatioCi } from '../../../bench/report/format.ts';
 import { renderHtml } from '../../../bench/report/html.ts';
 import { renderJUnit } from '../../../bench/report/junit.ts';
 import { renderMarkdown } from '../../../bench/report/markdown.ts';
-import { describeError, isKdpError } from '../../errors.ts';
+import { describeError, isKdpError, type ErrorCode } from '../../errors.ts';
 import { formatTable } from '../table.ts';
 
 export const EXIT_REGRESSION = 1;
 export const EXIT_BAD_INPUT = 2;
 
-const INPUT_ERRORS = [BENCH_READ_ERROR, BENCH_SCHEMA_ERROR, THRESHOLDS_ERROR];
+const INPUT_ERRORS: readonly ErrorCode[] = [BENCH_READ_ERROR, BENCH_SCHEMA_ERROR, THRESHOLDS_ERROR];
 
 export interface CompareFlags {
   thresholds?: string;

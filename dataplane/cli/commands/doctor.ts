@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { runDoctor } from '../doctor-checks.ts';
+import { proxyModeChecks } from '../doctor-modes.ts';
 import { createProgress } from '../progress.ts';
 import { formatTable } from '../table.ts';
 
@@ -15,7 +16,7 @@ export function doctorCommand(): Command {
     .action(async (flags: { json?: boolean }) => {
       const progress = createProgress({ quiet: flags.json });
       progress.update('probing kernel features in a test namespace');
-      const checks = await runDoctor();
+      const checks = [...(await runDoctor()), ...proxyModeChecks()];
       progress.stop();
       const fatal = checks.some((c) => c.required && !c.ok);
       if (flags.json) {

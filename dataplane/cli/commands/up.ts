@@ -14,7 +14,7 @@ import {
   type TopologyProblem,
 } from '../../cluster/topology.ts';
 import { isKdpError, KdpError } from '../../errors.ts';
-import { checkProxyMode } from '../../proxy/modes.ts';
+import { checkProxyMode, DEFAULT_PROXY_MODE, proxyModeFlags, proxyModes } from '../../proxy/modes.ts';
 import { DEFAULT_CLUSTER, requireRoot } from '../cluster-access.ts';
 import { createProgress } from '../progress.ts';
 import { usageError } from '../usage.ts';
@@ -29,6 +29,20 @@ interface Flags {
   overlayEngine?: string;
   denyServiceExternalIps?: boolean;
   json?: boolean;
+  /** The proxy modes' own flags, camelCased by commander (`iptablesBackend`). */
+  [modeFlag: string]: string | boolean | undefined;
+}
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** The proxy modes' flags that were given, by flag name (`{ 'iptables-backend': 'legacy' }`). */
+function givenModeFlags(flags: Flags): Record<string, string> | undefined {
+  const given: [string, string][] = [];
+  for (const { flag } of proxyModeFlags()) {
+    const v = flags[camel(flag.name)];
+    if (typeof v === 'string') given.push([flag.name, v]);
+  }
+  return given.length ? Object.fromEntries(given) : undefined;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -62,6 +76,7 @@ export function topologyFromFlags(flags: Flags): TopologyInput {
       overlay: flags.overlay,
     }),
     ...(flags.overlayEngine !== undefined ? { overlayEngine: flags.overlayEngine } : {}),
+    ...(givenModeFlags(flags) ? { proxyModeFlags: givenModeFlags(flags) } : {}),
     ...(flags.denyServiceExternalIps ? { denyServiceExternalIPs: true } : {}),
   };
   try {
@@ -70,18 +85,23 @@ export function topologyFromFlags(flags: Flags): TopologyInput {
     if (!isKdpError(e, TOPOLOGY_INVALID)) throw e;
     const problems = (e.details?.problems ?? []) as TopologyProblem[];
     const where = (field: string) =>
-      FLAG_OF[field] && (flags as Record<string, unknown>)[field === 'cluster' ? 'name' : field] !== undefined
-        ? FLAG_OF[field]
-        : flags.topology
-          ? `${flags.topology}: ${field}`
-          : (FLAG_OF[field] ?? field);
+      field === 'proxyModeFlags' && givenModeFlags(flags)
+        ? Object.keys(givenModeFlags(flags)!)
+            .map((f) => `--${f}`)
+            .join(', ')
+        : FLAG_OF[field] &&
+            (flags as Record<string, unknown>)[field === 'cluster' ? 'name' : field] !== undefined
+          ? FLAG_OF[field]
+          : flags.topology
+            ? `${flags.topology}: ${field}`
+            : (FLAG_OF[field] ?? field);
     throw usageError(problems.map((p) => `${where(p.field)}: ${p.message}`).join('; ') || e.message);
   }
   return input;
 }
 
 export function upCommand(): Command {
-  return new Command('up')
+  const cmd = new Command('up')
     .description('bring up an emulated cluster (nodes and pods as network namespaces) and leave it running')
     .option('--name <cluster>', `cluster name (default "${DEFAULT_CLUSTER}")`)
     .option('--nodes <n>', 'number of nodes (default 2)')
@@ -89,7 +109,9 @@ export function upCommand(): Command {
     .option('--topology <file>', 'topology YAML (fields of TopologyInput); flags override it; - reads stdin')
     .option(
       '--proxy-mode <mode>',
-      'service proxy on every node: iptables (default, nft backend), none; ipvs and userspace are not available yet',
+      `service proxy on every node (default ${DEFAULT_PROXY_MODE}): ${proxyModes()
+        .map((m) => `${m.name} (${m.summary})`)
+        .join('; ')}`,
     )
     .option('--overlay <backend>', 'overlay backend: host-gw (default), vxlan, udp, udp-ts')
     .option(
@@ -100,7 +122,14 @@ export function upCommand(): Command {
       '--deny-service-external-ips',
       'the apiserver refuses every Service externalIP (upstream DenyServiceExternalIPs)',
     )
-    .option('--json', 'print the result as JSON (no progress)')
+    .option('--json', 'print the result as JSON (no progress)');
+  for (const { mode, flag } of proxyModeFlags()) {
+    cmd.option(
+      `--${flag.name} <value>`,
+      `proxy mode ${mode}: ${flag.help}; ${flag.values.join(', ')} (default ${flag.default})`,
+    );
+  }
+  return cmd
     .addHelpText(
       'after',
       '\nExamples:\n  kdp up\n  kdp up --name lab --nodes 3 --pods-per-node 10\n' +
@@ -114,7 +143,8 @@ export function upCommand(): Command {
       const topology = resolveTopology(input);
       const cluster = topology.cluster;
       // Before the supervisor starts: a mode this host cannot run is refused at once.
-      for (const w of checkProxyMode(topology.proxyMode).warnings) console.error(`warning: ${w}`);
+      const { warnings } = checkProxyMode(topology.proxyMode, { flags: topology.proxyModeFlags });
+      for (const w of warnings) console.error(`warning: ${w}`);
       const progress = createProgress({ quiet: flags.json });
       const abort = new AbortController();
       const onSigint = () => abort.abort();

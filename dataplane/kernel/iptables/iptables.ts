@@ -41,6 +41,9 @@ export const IPTABLES_BINARIES: Readonly<
   legacy: { restore: 'iptables-legacy-restore', save: 'iptables-legacy-save', cli: 'iptables-legacy' },
 };
 
+/** The backends, the default first. */
+export const IPTABLES_BACKENDS: readonly IptablesBackend[] = ['nft', 'legacy'];
+
 /** 60 s plus 1 ms per KiB: a 10k-service payload (tens of MB) takes about 11 s to restore here. */
 function restoreTimeout(payload: string): number {
   return 60_000 + Math.ceil(payload.length / 1024);

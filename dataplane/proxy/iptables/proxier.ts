@@ -24,6 +24,7 @@ import type { IptablesBackend } from '../../kernel/iptables/types.ts';
 import { BaseProxier, type BaseProxierOptions } from '../base-proxier.ts';
 import type { SyncReport, SyncState } from '../proxier.ts';
 import { cleanupIptables } from './cleanup.ts';
+import { IptablesMetrics } from './metrics.ts';
 import { canaryRules } from './canary.ts';
 import { cleanStaleConntrack } from './conntrack-cleanup.ts';
 import { KUBE_PROXY_JUMP_RULES, nodePortsTail, type NodePortAddresses } from './fixed-rules.ts';
@@ -86,6 +87,8 @@ export class IptablesProxier extends BaseProxier<IptablesServicePort, IptablesEn
   readonly netns: string;
   /** What the kernel holds, as far as this proxier wrote it. */
   readonly programmed = new ProgrammedRules();
+  /** The mode's own metrics, in the proxier's registry beside the common ones. */
+  readonly iptablesMetrics: IptablesMetrics;
   /** The last sync's write (kind, what it rewrote), for tests and logs. */
   lastWrite?: Omit<SyncWrite, 'commit'>;
   private readonly iptables: Iptables;
@@ -110,6 +113,7 @@ export class IptablesProxier extends BaseProxier<IptablesServicePort, IptablesEn
     const bit = opts.masqueradeBit ?? 14;
     if (!Number.isInteger(bit) || bit < 0 || bit > 31)
       throw new KdpError('KDP_ERR_PROXY_CONFIG', `masqueradeBit must be an integer from 0 to 31, got ${bit}`);
+    this.iptablesMetrics = new IptablesMetrics(this.metrics.registry);
     this.netns = opts.netns;
     this.iptables = opts.iptables;
     this.conntrack = opts.conntrack;
@@ -161,8 +165,8 @@ export class IptablesProxier extends BaseProxier<IptablesServicePort, IptablesEn
         await this.iptables.restore(this.netns, write.payload.text, { noflush: !full });
       } catch (error) {
         p.trusted = false;
-        this.metrics.iptables?.restoreFailures.inc();
-        if (!full) this.metrics.iptables?.partialRestoreFailures.inc();
+        this.iptablesMetrics.restoreFailures.inc();
+        if (!full) this.iptablesMetrics.partialRestoreFailures.inc();
         throw error;
       }
     }
@@ -181,8 +185,9 @@ export class IptablesProxier extends BaseProxier<IptablesServicePort, IptablesEn
     });
     const totals = p.totals();
     const fixed = fixedRuleCounts(p.tail);
+    this.iptablesMetrics.rules.set({ table: 'filter' }, totals.filter + fixed.filter);
+    this.iptablesMetrics.rules.set({ table: 'nat' }, totals.nat + fixed.nat);
     return {
-      iptablesRules: { filter: totals.filter + fixed.filter, nat: totals.nat + fixed.nat },
       noLocalEndpoints: { internal: totals.noLocalInternal, external: totals.noLocalExternal },
     };
   }

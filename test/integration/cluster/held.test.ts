@@ -1,6 +1,6 @@
 /**
  * What held when the cluster was probed as an attacker would, kept as regression tests with counts
- * (issue 19, "what held"): an agent killed with SIGKILL is restarted by its supervisor
+ * ("what held" under failure): an agent killed with SIGKILL is restarted by its supervisor
  * (SupervisedAgent) and programs exactly the rules it left, while N of N ClusterIP requests are
  * answered; rule injection through Service annotations and port names and EndpointSlice hostname,
  * nodeName and zone changes no built-in chain and adds no ACCEPT; pods reach neither the

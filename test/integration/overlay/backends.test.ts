@@ -1,5 +1,5 @@
 /**
- * Every overlay backend this build has carries the same traffic (issue 6): for each of host-gw,
+ * Every overlay backend this build has carries the same traffic: for each of host-gw,
  * vxlan, udp (batched and baseline engines) and udp-ts that is registered, a 3-node cluster of its
  * own where pods on different nodes exchange a 20 MB TCP stream (checksummed both ways through
  * kdp/echo), UDP datagrams, pings, MTU-sized pings with DF (one byte more fails locally with

@@ -10,6 +10,7 @@ import { durationMs, runAgent } from '../../../dataplane/agent/main.ts';
 import { clusterPrefix } from '../../../dataplane/cluster/topology-names.ts';
 import { FakeConntrack } from '../../../dataplane/kernel/testing/fake-conntrack.ts';
 import { FakeIptables } from '../../../dataplane/kernel/testing/fake-iptables.ts';
+import { iptablesProxierOn } from '../../../dataplane/proxy/iptables/mode.ts';
 import { agentWorld, CLUSTER, waitFor } from './fixture.ts';
 
 test('the agent programs Services into its node namespace and serves the proxy metrics', async () => {
@@ -21,8 +22,7 @@ test('the agent programs Services into its node namespace and serves the proxy m
         mode: 'iptables',
         clusterCIDR: '10.244.0.0/16',
         minSyncPeriodMs: 0,
-        iptables,
-        conntrack: new FakeConntrack(),
+        createProxier: (ctx) => iptablesProxierOn({ iptables, conntrack: new FakeConntrack() }, ctx),
         metrics: { host: '127.0.0.1', port: 0 },
       },
     });
@@ -88,6 +88,7 @@ test("proxy flags take kube-proxy's durations; bad ones exit 2 before anything s
     for (const bad of [
       ['--proxy-mode', 'kernelspace'],
       ['--iptables-backend', 'ebpf'],
+      ['--proxy-mode', 'none', '--iptables-backend', 'nft'],
       ['--cluster-cidr', '10.244.0.1/16'],
       ['--min-sync-period', 'soon'],
       ['--sync-period', '1s', '--min-sync-period', '2s'],

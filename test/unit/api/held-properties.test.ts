@@ -1,4 +1,4 @@
-// What held when issue 19 probed the apiserver, kept as regression tests with counts:
+// What held when the apiserver was probed with hostile input, kept as regression tests with counts:
 // concurrent writers with resourceVersions lose no acknowledged update and never see a
 // resourceVersion twice, and thousands of watches opened and dropped release every file
 // descriptor and every watcher. (Durability across kill -9 is test/integration/api/durability.)

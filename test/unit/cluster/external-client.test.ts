@@ -15,7 +15,8 @@ import { clusterPrefix, FABRIC_BRIDGE, fabricNamespace } from '../../../dataplan
 import { resolveTopology } from '../../../dataplane/cluster/topology.ts';
 import { isKdpError } from '../../../dataplane/errors.ts';
 import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
-import { PROXY_MODE_UNAVAILABLE } from '../../../dataplane/proxy/modes.ts';
+import { defineProxyMode } from '../../../dataplane/proxy/mode-spec.ts';
+import { PROXY_MODE_UNAVAILABLE, registerProxyMode } from '../../../dataplane/proxy/modes.ts';
 
 const topology = resolveTopology({ cluster: 'ext', nodes: 2, podsPerNode: 0 });
 const nodes = topology.nodes.map((n, i) => nodeRecord(topology, n, `10.244.${i}.0/24`));
@@ -68,12 +69,26 @@ test('an external client sits on the fabric bridge at the top of the underlay', 
 
 test('a proxy mode that cannot run is refused before anything is made', async () => {
   const kernel = new FakeKernel({ prefix: clusterPrefix('pm') });
-  await assert.rejects(
-    buildCluster(
-      { cluster: 'pm', nodes: 1, proxyMode: 'userspace' },
-      { kernel, spawnAgent: () => assert.fail('no agent may start'), stateDir: '/nonexistent/kdp-pm' },
-    ),
-    (e) => isKdpError(e, PROXY_MODE_UNAVAILABLE) && /userspace is not available yet/.test(e.message),
+  const unregister = registerProxyMode(
+    defineProxyMode({
+      name: 'unrunnable',
+      summary: 'a mode no host can run',
+      options: (flags) => flags,
+      missing: () => 'unrunnable mode needs a kernel nobody has',
+      create: null,
+    }),
   );
+  try {
+    await assert.rejects(
+      buildCluster(
+        { cluster: 'pm', nodes: 1, proxyMode: 'unrunnable' },
+        { kernel, spawnAgent: () => assert.fail('no agent may start'), stateDir: '/nonexistent/kdp-pm' },
+      ),
+      (e) =>
+        isKdpError(e, PROXY_MODE_UNAVAILABLE) && e.message === 'unrunnable mode needs a kernel nobody has',
+    );
+  } finally {
+    unregister();
+  }
   assert.deepEqual(await kernel.netns.list(kernel.prefix), []);
 });

@@ -3,6 +3,8 @@
  * error), explicit node lists, CLI flags and YAML; and the derived names and address plan.
  */
 import { test } from 'node:test';
+import { overlayBackendNames } from '../../../dataplane/overlay/backends/registry.ts';
+import { proxyModeNames } from '../../../dataplane/proxy/modes.ts';
 import assert from 'node:assert/strict';
 import { isKdpError, type KdpError } from '../../../dataplane/errors.ts';
 import { TOPOLOGY_INVALID, resolveTopology } from '../../../dataplane/cluster/topology.ts';
@@ -62,8 +64,8 @@ test('each bad field is named with its value, all at once', () => {
       serviceCidr: '10.0.0.0/8',
       nodePortRange: '40000-30000',
       mtu: 9001,
-      proxyMode: 'nftables' as never,
-      overlay: 'geneve' as never,
+      proxyMode: 'kernelspace',
+      overlay: 'geneve',
     }),
   );
   assert.deepEqual(found, {
@@ -73,8 +75,8 @@ test('each bad field is named with its value, all at once', () => {
     nodeCidrMaskSize: 'must be an integer from 8 to 30, got 31',
     nodePortRange: 'must be a port range MIN-MAX within 1-65535 like 30000-32767, got "40000-30000"',
     mtu: 'must be an integer from 576 to 9000, got 9001',
-    proxyMode: 'must be one of iptables, ipvs, userspace, none, got "nftables"',
-    overlay: 'must be one of host-gw, vxlan, udp, udp-ts, got "geneve"',
+    proxyMode: `must be one of ${proxyModeNames().join(', ')}, got "kernelspace"`,
+    overlay: `must be one of ${overlayBackendNames().join(', ')}, got "geneve"`,
     serviceCidr: 'prefix must be from /12 to /30, got "10.0.0.0/8"',
     podsPerNode: 'must be an integer from 0 to 253, got -1',
     nodes: 'must be an integer from 1 to 250, got 251',
@@ -162,14 +164,14 @@ test('CLI flags: both spellings, numbers converted, unknown or valueless flags r
     '--cluster',
     'lab',
     '--proxy-mode',
-    'ipvs',
+    'none',
     '--node-port-range',
     '31000-31999',
   ]);
   assert.equal(t.cluster, 'lab');
   assert.equal(t.nodes.length, 3);
   assert.deepEqual(t.nodes[2].pods, ['pod-3-1', 'pod-3-2', 'pod-3-3', 'pod-3-4']);
-  assert.equal(t.proxyMode, 'ipvs');
+  assert.equal(t.proxyMode, 'none');
   assert.deepEqual(t.nodePortRange, { min: 31000, max: 31999 });
   assert.deepEqual(
     problems(() => topologyFromFlags(['--nodes', 'three'])),

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isKdpError } from '../../../dataplane/errors.ts';
+import { isKdpError, type ErrorCode } from '../../../dataplane/errors.ts';
 import { KERNEL_ERR } from '../../../dataplane/kernel/errors.ts';
 import { NetworkPlan } from '../../../dataplane/kernel/plan.ts';
 import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
@@ -27,7 +27,7 @@ async function linksOf(k: FakeKernel, ns: string) {
   return (await k.links.list(ns)).map(({ address: _mac, ...rest }) => rest);
 }
 
-async function rejectsWith(p: Promise<unknown>, code: string, text?: RegExp): Promise<void> {
+async function rejectsWith(p: Promise<unknown>, code: ErrorCode, text?: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(isKdpError(e, code), `expected ${code}, got ${String(e)}`);
     if (text) assert.match((e as Error).message, text);

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isKdpError } from '../../../dataplane/errors.ts';
+import { isKdpError, type ErrorCode } from '../../../dataplane/errors.ts';
 import { KERNEL_ERR } from '../../../dataplane/kernel/errors.ts';
 import { isUnicastMac, macFromIpv4 } from '../../../dataplane/kernel/mac.ts';
 import { NetworkPlan, stagePlan } from '../../../dataplane/kernel/plan.ts';
@@ -15,7 +15,7 @@ import { FakeKernel } from '../../../dataplane/kernel/testing/fake-kernel.ts';
 const A = 'kdp-u-a';
 const B = 'kdp-u-b';
 
-async function rejectsWith(p: Promise<unknown>, code: string, text?: RegExp): Promise<void> {
+async function rejectsWith(p: Promise<unknown>, code: ErrorCode, text?: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(isKdpError(e, code), `expected ${code}, got ${String(e)}`);
     if (text) assert.match((e as Error).message, text);

@@ -3,7 +3,7 @@
  * through every patch type and every write at every spot of several kinds, path traversal in
  * every segment position and verb, nesting depth, body size, content types, broken JSON and YAML,
  * bodies of the wrong JSON type, oversized request heads and methods a path does not allow.
- * Cases that were a crash or a wrong 2xx in issue 19 start with the finding.
+ * Cases that were a crash or a wrong 2xx before the hardening start with the finding.
  */
 import type { MalformedCase } from './case.ts';
 
