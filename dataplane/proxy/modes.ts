@@ -176,11 +176,13 @@ export function createProxier(
  */
 export async function cleanupProxyModes(
   netns: string,
-  opts: Partial<ModeCleanupContext> = {},
+  opts: Partial<ModeCleanupContext> & { except?: string } = {},
 ): Promise<string[]> {
   const ctx: ModeCleanupContext = { prefix: opts.prefix, host: opts.host ?? realHost };
   const done: string[] = [];
   for (const m of MODES) {
+    // A node switching modes: the mode about to run keeps its own rules (`except`).
+    if (m.name === opts.except) continue;
     const removed = await m.cleanup(netns, ctx);
     if (removed) done.push(`${m.name}: removed ${removed}`);
   }
