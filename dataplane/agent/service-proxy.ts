@@ -11,7 +11,7 @@ import { clusterPrefix } from '../cluster/topology-names.ts';
 import { describeError } from '../errors.ts';
 import { serveProxyMetrics, type MetricsServer } from '../proxy/metrics-server.ts';
 import type { ProxierContext } from '../proxy/mode-spec.ts';
-import { createProxier, resolveModeFlags } from '../proxy/modes.ts';
+import { cleanupProxyModes, createProxier, resolveModeFlags } from '../proxy/modes.ts';
 import type { Proxier } from '../proxy/proxier-contract.ts';
 import { runProxier, type RunningProxier } from '../proxy/wire.ts';
 import type { Log } from '../log.ts';
@@ -71,6 +71,12 @@ export class ServiceProxy {
     if (!proxier) {
       o.log('info', `proxy mode ${o.mode}: no service proxy on this node`);
       return undefined;
+    }
+    if (!o.createProxier) {
+      // As kube-proxy at start: another mode's rules left on this node (it ran that mode before)
+      // would catch Services first, so they go before this mode programs anything.
+      const removed = await cleanupProxyModes(o.netns, { prefix: ctx.prefix, except: o.mode });
+      if (removed.length) o.log('info', "removed another proxy mode's rules", { removed });
     }
     const running = await runProxier(proxier, { informers: o.informers, signal: o.signal });
     let server: MetricsServer | undefined;

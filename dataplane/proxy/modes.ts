@@ -16,6 +16,7 @@ import type {
   ProxyModeFlagValues,
   RegisteredProxyMode,
 } from './mode-spec.ts';
+import { nftablesMode } from './nftables/mode.ts';
 import { noneMode } from './none/mode.ts';
 import type { Proxier } from './proxier-contract.ts';
 
@@ -27,7 +28,7 @@ export const PROXY_MODE_FLAG = 'KDP_ERR_PROXY_MODE_FLAG';
 export const PROXY_MODE_DUPLICATE = 'KDP_ERR_PROXY_MODE_DUPLICATE';
 
 /** The registry: one line per mode, in the order help texts list them. */
-const MODES: RegisteredProxyMode[] = [iptablesMode, noneMode];
+const MODES: RegisteredProxyMode[] = [iptablesMode, nftablesMode, noneMode];
 
 /** The mode `kdp up` and the agent run when none is named. */
 export const DEFAULT_PROXY_MODE = 'iptables';
@@ -175,11 +176,13 @@ export function createProxier(
  */
 export async function cleanupProxyModes(
   netns: string,
-  opts: Partial<ModeCleanupContext> = {},
+  opts: Partial<ModeCleanupContext> & { except?: string } = {},
 ): Promise<string[]> {
   const ctx: ModeCleanupContext = { prefix: opts.prefix, host: opts.host ?? realHost };
   const done: string[] = [];
   for (const m of MODES) {
+    // A node switching modes: the mode about to run keeps its own rules (`except`).
+    if (m.name === opts.except) continue;
     const removed = await m.cleanup(netns, ctx);
     if (removed) done.push(`${m.name}: removed ${removed}`);
   }

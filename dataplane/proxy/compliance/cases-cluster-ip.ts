@@ -40,6 +40,7 @@ export const CLUSTER_IP_CASES: readonly ComplianceCase[] = [
         to: CIP,
         port: 81,
         expect: 'DELIVERED',
+        unservedClusterIPPort: true,
       },
       {
         name: 'UDP to a TCP service port',
@@ -48,6 +49,7 @@ export const CLUSTER_IP_CASES: readonly ComplianceCase[] = [
         port: 80,
         protocol: 'UDP',
         expect: 'DELIVERED',
+        unservedClusterIPPort: true,
       },
       { name: 'pod to pod directly is untouched', from: 'pod', to: R1, port: 8080, expect: 'DELIVERED' },
     ],
@@ -177,7 +179,14 @@ export const CLUSTER_IP_CASES: readonly ComplianceCase[] = [
         protocol: 'UDP',
         expect: [at(L1, 5353), at(R1, 5353)],
       },
-      { name: 'TCP to the UDP port', from: 'pod', to: '10.96.0.53', port: 53, expect: 'DELIVERED' },
+      {
+        name: 'TCP to the UDP port',
+        from: 'pod',
+        to: '10.96.0.53',
+        port: 53,
+        expect: 'DELIVERED',
+        unservedClusterIPPort: true,
+      },
     ],
   },
   {

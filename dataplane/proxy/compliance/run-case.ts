@@ -120,7 +120,11 @@ export async function runCase(mode: ModeUnderTest, c: ComplianceCase, variant: V
   const problems: string[] = [];
   try {
     await program(h, c, variant);
-    for (const flow of c.flows) {
+    for (const caseFlow of c.flows) {
+      const flow: FlowCase =
+        caseFlow.unservedClusterIPPort && mode.capabilities.rejectsUnservedClusterIPPorts
+          ? { ...caseFlow, expect: 'REJECT' }
+          : caseFlow;
       const packet = {
         from: flow.from,
         source: flow.source ?? defaultSource(flow.from),

@@ -45,6 +45,11 @@ export interface FlowCase extends Flow {
   even?: boolean;
   /** A returning client (ClientIP affinity) is sent back to the endpoint it had, whichever it was. */
   sticky?: boolean;
+  /**
+   * A ClusterIP on a port or protocol that no service port has. Modes differ here as upstream's
+   * do: iptables leaves it alone (`expect`), nftables rejects it (its cluster-ips-check chain).
+   */
+  unservedClusterIPPort?: true;
 }
 
 /** Settings every mode has under kube-proxy's names. */
@@ -96,6 +101,10 @@ export interface ModeHarness {
 export interface ModeUnderTest {
   /** 'iptables (fake kernel)', ... */
   name: string;
-  capabilities: { sctp: boolean };
+  capabilities: {
+    sctp: boolean;
+    /** Traffic to a ClusterIP on a port no service port has is rejected (FlowCase.unservedClusterIPPort). */
+    rejectsUnservedClusterIPPorts?: boolean;
+  };
   create(env: ComplianceEnv): Promise<ModeHarness>;
 }
