@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*"; }
 
 # Debian packages: kernel tools for the emulated cluster, the traffic tools the benchmarks run,
-# valgrind for instruction counts, and chromium, in which a test renders the HTML bench report.
+# valgrind for instruction counts, chromium, in which a test renders the HTML bench report, and for
+# ebpf-ts (dataplane/ebpf) clang/llvm to compile native/bpf/, libbpf-dev to link, bpftool to inspect.
 APT_PACKAGES=(iproute2 iptables nftables ipset conntrack iperf3 sockperf wrk kmod procps iputils-ping util-linux
-  valgrind chromium)
+  valgrind chromium clang llvm libbpf-dev bpftool)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -36,7 +37,11 @@ fi
 
 # Native addon (native/, binding.gyp at the root), when the project has one.
 if [ -f binding.gyp ]; then
-  if [ ! -f build/Release/kdp_native.node ] || [ -n "$(find native binding.gyp -newer build/Release/kdp_native.node -print -quit)" ]; then
+  stale=
+  for addon in build/Release/kdp_native.node build/Release/kdp_ebpf.node; do
+    if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then stale=1; fi
+  done
+  if [ -n "$stale" ]; then
     log "building the native addon"
     # Against the headers of the Node that runs kdp (Debian's nodejs ships them under /usr), never
     # downloaded ones: the machine may have no internet.
@@ -45,4 +50,6 @@ if [ -f binding.gyp ]; then
     npx --no-install node-gyp rebuild --release "${nodedir[@]}" >/dev/null
   fi
 fi
+# BPF programs (native/bpf/*.bpf.c -> build/bpf/*.bpf.o), each rebuilt only when its source changed.
+bash scripts/build-bpf.sh
 log "ready"
