@@ -6,6 +6,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 // Laid out as dataplane/ebpf tests describe it: 4 + 2 + 1 + 1 bytes, and two u64s.
 struct flow_key {
@@ -91,8 +92,9 @@ int skb_ingress(struct __sk_buff* skb) { return 1; }
 SEC("cgroup_skb/egress")
 int skb_egress(struct __sk_buff* skb) { return 1; }
 
+// Refuses connects to port 9 (discard), so a test sees the hook act: EPERM instead of ECONNREFUSED.
 SEC("cgroup/connect4")
-int connect4(struct bpf_sock_addr* ctx) { return 1; }
+int connect4(struct bpf_sock_addr* ctx) { return ctx->user_port == bpf_htons(9) ? 0 : 1; }
 SEC("cgroup/connect6")
 int connect6(struct bpf_sock_addr* ctx) { return 1; }
 SEC("cgroup/sendmsg4")
