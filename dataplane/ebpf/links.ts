@@ -34,6 +34,8 @@ export interface BpfLink {
   /** "tcx ingress kdp-a-n1:eth0", "cgroup connect4 /sys/fs/cgroup/unified/kdp/a/p1", ... */
   readonly description: string;
   readonly kind: 'tcx' | 'tc-cls' | 'xdp' | 'cgroup';
+  /** The kernel's id of the bpf_link (`bpftool link show id N`); undefined for a cls_bpf filter. */
+  readonly id: number | undefined;
   /** Detaches. Idempotent. */
   close(): void;
 }
@@ -48,12 +50,14 @@ export interface NetdevTarget {
 
 class FdLink implements BpfLink {
   #fd: number | undefined;
+  readonly id: number;
   constructor(
     fd: number,
     readonly kind: 'tcx' | 'xdp' | 'cgroup',
     readonly description: string,
   ) {
     this.#fd = fd;
+    this.id = loadEbpfAddon().linkInfo(fd).id;
   }
   close(): void {
     if (this.#fd === undefined) return;
@@ -65,6 +69,7 @@ class FdLink implements BpfLink {
 
 class ClsLink implements BpfLink {
   readonly kind = 'tc-cls';
+  readonly id = undefined;
   #open = true;
   constructor(
     readonly description: string,

@@ -115,6 +115,7 @@ export interface EbpfAddon {
     priority: number,
   ): void;
   attachCgroup(progFd: number, cgroupPath: string, attachType: number): number;
+  linkInfo(fd: number): { id: number; type: number; progId: number };
   closeFd(fd: number): void;
 }
 

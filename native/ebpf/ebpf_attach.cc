@@ -217,6 +217,20 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// linkInfo(fd) -> { id, type, progId }: the link's kernel-wide id (bpftool link show id N).
+Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
+  int fd = fdArg(info, 0, "fd");
+  bpf_link_info li = {};
+  uint32_t len = sizeof(li);
+  int r = bpf_obj_get_info_by_fd(fd, &li, &len);
+  if (r != 0) sysError(info.Env(), "link info of fd " + std::to_string(fd), r);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("id", static_cast<double>(li.id));
+  out.Set("type", static_cast<double>(li.type));
+  out.Set("progId", static_cast<double>(li.prog_id));
+  return out;
+}
+
 }  // namespace
 
 void InitAttach(Napi::Env env, Napi::Object exports) {
@@ -224,6 +238,7 @@ void InitAttach(Napi::Env env, Napi::Object exports) {
   exports.Set("attachTcLegacy", Napi::Function::New(env, AttachTcLegacy));
   exports.Set("detachTcLegacy", Napi::Function::New(env, DetachTcLegacy));
   exports.Set("attachCgroup", Napi::Function::New(env, AttachCgroup));
+  exports.Set("linkInfo", Napi::Function::New(env, LinkInfo));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
 }
 

@@ -73,6 +73,16 @@ export async function cgroupAttachments(path: string): Promise<string> {
   return stdout;
 }
 
+/** Whether the kernel has a bpf_link with this id. */
+export async function linkExists(id: number): Promise<boolean> {
+  try {
+    await run('bpftool', ['link', 'show', 'id', String(id)]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** This process's fds that are BPF objects (programs, maps, links). */
 export function bpfFds(): string[] {
   const out: string[] = [];
