@@ -31,5 +31,19 @@
         'native/overlay/batch_process.cc',
       ],
     },
+    {
+      # ebpf-ts (dataplane/ebpf/): libbpf linked, sources in native/ebpf/, its own addon so the
+      # overlay engine builds and loads without libbpf.
+      'target_name': 'kdp_ebpf',
+      'sources': [
+        'native/ebpf/ebpf_addon.cc',
+        'native/ebpf/ebpf_object.cc',
+        'native/ebpf/ebpf_btf.cc',
+        'native/ebpf/ebpf_maps.cc',
+        'native/ebpf/ebpf_attach.cc',
+        'native/ebpf/ebpf_ringbuf.cc',
+      ],
+      'libraries': ['-lbpf'],
+    },
   ],
 }

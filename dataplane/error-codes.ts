@@ -90,6 +90,16 @@ export type ErrorCode =
   // The native addon
   | 'KDP_ERR_NATIVE_ENGINE'
   | 'KDP_ERR_NATIVE_MISSING'
+  // ebpf-ts (ebpf/errors.ts names each one's use)
+  | 'KDP_ERR_BPF_ATTACH'
+  | 'KDP_ERR_BPF_CLOSED'
+  | 'KDP_ERR_BPF_CODEC'
+  | 'KDP_ERR_BPF_HOST_TARGET'
+  | 'KDP_ERR_BPF_LOAD'
+  | 'KDP_ERR_BPF_NOT_FOUND'
+  | 'KDP_ERR_BPF_OPEN'
+  | 'KDP_ERR_BPF_SYSCALL'
+  | 'KDP_ERR_BPF_UNSUPPORTED'
   // Overlay backends
   | 'KDP_ERR_OVERLAY_CONFIG'
   | 'KDP_ERR_OVERLAY_DUPLICATE'

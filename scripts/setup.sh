@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*"; }
 
 # Debian packages: kernel tools for the emulated cluster, the traffic tools the benchmarks run,
-# valgrind for instruction counts, and chromium, in which a test renders the HTML bench report.
+# valgrind for instruction counts, chromium, in which a test renders the HTML bench report, and for
+# ebpf-ts (dataplane/ebpf) clang/llvm to compile native/bpf/, libbpf-dev to link, bpftool to inspect.
 APT_PACKAGES=(iproute2 iptables nftables ipset conntrack iperf3 sockperf wrk kmod procps iputils-ping util-linux
-  valgrind chromium)
+  valgrind chromium clang llvm libbpf-dev bpftool)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -48,4 +49,6 @@ if [ -f binding.gyp ]; then
     touch "$stamp"
   fi
 fi
+# BPF programs (native/bpf/*.bpf.c -> build/bpf/*.bpf.o), each rebuilt only when its source changed.
+bash scripts/build-bpf.sh
 log "ready"

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { ebpfChecks } from '../ebpf/doctor.ts';
 import { netnsPath } from '../kernel/name-checks.ts';
 
 export interface DoctorCheck {
@@ -237,6 +238,8 @@ export async function runDoctor(): Promise<DoctorCheck[]> {
       checks.push({ ...base, ok: false, detail: (e as Error).message });
     }
   }
+  // eBPF probes attach to the test namespace's lo, so they run before it goes.
+  for (const c of await ebpfChecks(created ? ns : undefined)) checks.push({ ...c, required: false });
   if (created) await run(['ip', 'netns', 'del', ns]).catch(() => {});
   checks.push(bpfCheck());
   for (const [tool, disables] of TOOLS) {

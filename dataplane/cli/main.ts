@@ -13,6 +13,7 @@ import { cleanupCommand } from './commands/cleanup.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { downCommand } from './commands/down.ts';
 import { execCommand } from './commands/exec.ts';
+import { bpfCommand } from './commands/bpf.ts';
 import { deleteCommand, getCommand } from './commands/get.ts';
 import { kubeconfigCommand } from './commands/kubeconfig.ts';
 import { metricsCommand } from './commands/metrics.ts';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
     getCommand(),
     deleteCommand(),
     execCommand(),
+    bpfCommand(),
     metricsCommand(),
     runCommand(),
     doctorCommand(),

@@ -2,12 +2,15 @@
  * `kdp cleanup`: removes whatever a cluster left behind, found by name alone, as Mininet's
  * cleanup does: every network namespace under the cluster's prefix (`kdp-<cluster>-`, or every
  * `kdp-` one), every kdp process (by title, by network namespace, by pid file; see
- * cleanup-processes.ts) and the state directory /run/kdp/<cluster>/. It needs nothing from the
+ * cleanup-processes.ts), the state directory /run/kdp/<cluster>/ and the cluster's cgroups under
+ * /sys/fs/cgroup/unified/kdp/<cluster>/ (ebpf-ts; its links die with their processes, so the
+ * cgroups are all a kill -9 leaves of eBPF besides cls_bpf filters, which go with the namespaces). It needs nothing from the
  * cluster itself, so it works after a kill -9 of the supervisor, the agents and the pods.
  * Processes go first (while their namespaces can still be recognised), then the namespaces.
  */
 import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeAllKdpCgroups, removeClusterCgroups } from '../ebpf/cgroup.ts';
 import { KdpError } from '../errors.ts';
 import { createIproute2Kernel } from '../kernel/iproute2/kernel.ts';
 import { KDP_NAMESPACE_PREFIX } from '../kernel/name-checks.ts';
@@ -32,6 +35,8 @@ export interface CleanupReport {
   namespaces: string[];
   processes: FoundProcess[];
   stateDirs: string[];
+  /** cgroups removed from kdp's subtree (/sys/fs/cgroup/unified/kdp/<cluster>/...). */
+  cgroups: string[];
   /** Processes that would not die. */
   survivors: number[];
 }
@@ -92,6 +97,12 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
   } catch (e) {
     failure = e;
   }
+  let cgroups: string[] = [];
+  try {
+    cgroups = options.all ? await removeAllKdpCgroups() : await removeClusterCgroups(options.cluster!);
+  } catch (e) {
+    failure ??= e;
+  }
   for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
   if (options.all) {
     try {
@@ -100,9 +111,9 @@ export async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
       // not empty (a cluster started meanwhile) or already gone
     }
   }
-  const report = { namespaces, processes, stateDirs, survivors };
+  const report = { namespaces, processes, stateDirs, cgroups, survivors };
   if (failure !== undefined) {
-    throw new KdpError(CLEANUP_FAILED, 'could not delete every namespace', {
+    throw new KdpError(CLEANUP_FAILED, 'could not delete every namespace and cgroup', {
       cause: failure,
       details: report,
     });

@@ -27,6 +27,7 @@ import {
 } from './external-client.ts';
 import type { NodeRecord } from './builder-state.ts';
 import { someNames, waitForObjects, waitForPodsReady } from './builder-wait.ts';
+import { ClusterBpf } from './cluster-bpf.ts';
 import { buildCluster, type BuildOptions, type ClusterParts, teardown } from './builder.ts';
 import { podNamespace, TOPOLOGY_POD_NAMESPACE } from './topology-names.ts';
 import type { Topology, TopologyInput } from './topology.ts';
@@ -81,6 +82,7 @@ export class Cluster implements AsyncDisposable {
   private nodeChanges: Promise<unknown> = Promise.resolve();
   private readonly externalClients: ExternalClientRecord[] = [];
   private readonly onSignal?: (signal: NodeJS.Signals) => void;
+  private bpfHandle?: ClusterBpf;
 
   private constructor(
     private readonly parts: ClusterParts,
@@ -296,6 +298,16 @@ export class Cluster implements AsyncDisposable {
     });
   }
 
+  /** eBPF: load your own objects and attach them to pods and nodes (dataplane/ebpf/README.md). */
+  get bpf(): ClusterBpf {
+    this.bpfHandle ??= new ClusterBpf({
+      name: this.name,
+      podNetns: (ref) => this.podNetns(ref),
+      nodes: () => this.nodes,
+    });
+    return this.bpfHandle;
+  }
+
   /** Stops the agents and removes every pod, namespace, process and state file. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -305,7 +317,11 @@ export class Cluster implements AsyncDisposable {
       }
       // A node being added or removed finishes first, so teardown sees what it made.
       await this.nodeChanges;
-      await teardown(this.parts);
+      try {
+        await this.bpfHandle?.close(); // links out before their namespaces go
+      } finally {
+        await teardown(this.parts);
+      }
     })();
     return this.closing;
   }

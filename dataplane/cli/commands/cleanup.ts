@@ -12,6 +12,7 @@ function summary(r: CleanupReport): string {
   const parts: string[] = [];
   if (r.processes.length) parts.push(`${r.processes.length} processes`);
   if (r.namespaces.length) parts.push(`${r.namespaces.length} namespaces`);
+  if (r.cgroups.length) parts.push(`${r.cgroups.length} cgroups`);
   if (r.stateDirs.length) parts.push(r.stateDirs.join(', '));
   return parts.length ? `removed ${parts.join(', ')}` : 'nothing to clean up';
 }
@@ -19,7 +20,7 @@ function summary(r: CleanupReport): string {
 export function cleanupCommand(): Command {
   return withNameOption(
     new Command('cleanup').description(
-      'remove everything a cluster left behind (namespaces, processes, /run/kdp/<cluster>), even after kill -9',
+      'remove everything a cluster left behind (namespaces, processes, /run/kdp/<cluster>, kdp cgroups), even after kill -9',
     ),
   )
     .option('--all', 'every kdp cluster (all kdp- namespaces, kdp: processes and /run/kdp)')
@@ -47,6 +48,7 @@ export function cleanupCommand(): Command {
         for (const p of report.processes)
           console.log(`process ${p.pid} ${p.title} (${p.reason}${p.netns ? ` ${p.netns}` : ''})`);
         for (const n of report.namespaces) console.log(`namespace ${n}`);
+        for (const c of report.cgroups) console.log(`cgroup ${c}`);
       }
     });
 }
