@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "../sys_error.h"
+#include "sys_error.h"
 
 namespace kdp_ebpf {
 
