@@ -10,7 +10,7 @@ log() { printf '[setup] %s\n' "$*"; }
 # Debian packages: kernel tools for the emulated cluster, the traffic tools the benchmarks run,
 # valgrind for instruction counts, and chromium, in which a test renders the HTML bench report.
 APT_PACKAGES=(iproute2 iptables nftables ipset conntrack iperf3 sockperf wrk kmod procps iputils-ping util-linux
-  valgrind chromium)
+  valgrind chromium dnsperf nsd)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
