@@ -8,6 +8,7 @@
  * SIGTERM or SIGINT (then stops without touching pods or proxy rules, exit 0), exits 1 on a fatal error
  * (2 on bad arguments), for its supervisor to restart it. See README.md.
  */
+import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -40,6 +41,8 @@ export const AGENT_USAGE = `usage: agent --cluster NAME --node NODE --socket PAT
   --overlay-engine NAME   the udp backend's engine: batched (default), baseline or batched-no-offload
   --proxy-mode MODE       service proxy: ${proxyModeNames().join(', ')} (default iptables)
   --cluster-cidr CIDR     the pod network: traffic to a ClusterIP from outside it is masqueraded
+  --cluster-dns IP        pods' nameserver (dnsPolicy ClusterFirst); none: pods use the host's
+  --cluster-domain D      the cluster's DNS domain (default cluster.local)
   --iptables-backend B    nft (default) or legacy iptables tools
   --min-sync-period D     shortest time between proxy syncs (default 1s; e.g. 0s, 250ms)
   --sync-period D         longest time between proxy syncs (default 30s)
@@ -67,6 +70,8 @@ interface AgentArgs {
   overlayOptions?: Record<string, string>;
   proxyMode: string;
   clusterCidr?: string;
+  clusterDns?: string;
+  clusterDomain: string;
   iptablesBackend: IptablesBackend;
   minSyncPeriodMs: number;
   syncPeriodMs: number;
@@ -90,6 +95,8 @@ function parse(argv: string[]): AgentArgs | 'help' {
       'overlay-engine': { type: 'string' },
       'proxy-mode': { type: 'string', default: 'iptables' },
       'cluster-cidr': { type: 'string' },
+      'cluster-dns': { type: 'string' },
+      'cluster-domain': { type: 'string', default: 'cluster.local' },
       'iptables-backend': { type: 'string', default: 'nft' },
       'min-sync-period': { type: 'string', default: '1s' },
       'sync-period': { type: 'string', default: '30s' },
@@ -125,6 +132,17 @@ function parse(argv: string[]): AgentArgs | 'help' {
   if (clusterCidr !== undefined && !isNetworkCidr(clusterCidr)) {
     throw new KdpError(USAGE, `--cluster-cidr "${clusterCidr}" is not an IPv4 network such as 10.244.0.0/16`);
   }
+  const clusterDns = values['cluster-dns'];
+  if (clusterDns !== undefined && !isIP(clusterDns)) {
+    throw new KdpError(USAGE, `--cluster-dns "${clusterDns}" is not an IP address such as 10.96.0.10`);
+  }
+  const clusterDomain = values['cluster-domain']!;
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(clusterDomain)) {
+    throw new KdpError(
+      USAGE,
+      `--cluster-domain "${clusterDomain}" is not a DNS domain such as cluster.local`,
+    );
+  }
   const backend = values['iptables-backend']!;
   if (!(IPTABLES_BACKENDS as readonly string[]).includes(backend)) {
     throw new KdpError(USAGE, `--iptables-backend must be ${IPTABLES_BACKENDS.join(' or ')}`);
@@ -148,6 +166,8 @@ function parse(argv: string[]): AgentArgs | 'help' {
     overlayOptions: overlayOptions(values.overlay!, values['overlay-engine']),
     proxyMode,
     clusterCidr,
+    clusterDns,
+    clusterDomain,
     iptablesBackend: backend as IptablesBackend,
     minSyncPeriodMs,
     syncPeriodMs,
@@ -214,6 +234,8 @@ export async function runAgent(argv: string[]): Promise<number> {
       overlay: args.overlay,
       overlayOptions: args.overlayOptions,
       clusterCidr: args.clusterCidr,
+      dns: { nameserver: args.clusterDns, domain: args.clusterDomain },
+      api: { socketPath: args.socket, token },
       proxy: {
         mode: args.proxyMode,
         clusterCIDR: args.clusterCidr,

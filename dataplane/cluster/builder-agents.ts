@@ -35,6 +35,8 @@ export interface AgentSpec {
   proxyMode: string;
   /** The pod network (the topology's podCidr): the proxy masquerades ClusterIP traffic from outside it. */
   clusterCidr: string;
+  /** The kube-dns address written into pods' resolv.conf; none without cluster DNS. */
+  clusterDns?: string;
   /** Tests: more agent arguments, after the usual ones (e.g. `--iptables-backend legacy`). */
   extraArgs?: readonly string[];
 }
@@ -105,6 +107,7 @@ export function agentCommand(spec: AgentSpec): string[] {
     spec.proxyMode,
     '--cluster-cidr',
     spec.clusterCidr,
+    ...(spec.clusterDns ? ['--cluster-dns', spec.clusterDns] : []),
   ];
 }
 

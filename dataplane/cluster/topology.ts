@@ -55,6 +55,8 @@ export interface Topology {
   overlayEngine?: string;
   /** The apiserver refuses every new Service externalIP (upstream's DenyServiceExternalIPs). */
   denyServiceExternalIPs?: boolean;
+  /** false: no cluster DNS (`kdp up --dns=false`); absent: the kube-dns Service and its pods. */
+  dns?: false;
   nodes: TopologyNode[];
 }
 
@@ -79,6 +81,8 @@ export interface TopologyInput {
   overlay?: OverlayBackend;
   overlayEngine?: string;
   denyServiceExternalIPs?: boolean;
+  /** Cluster DNS (dataplane/dns) behind the kube-dns Service; default true. */
+  dns?: boolean;
 }
 
 export const TOPOLOGY_DEFAULTS = {
@@ -93,7 +97,9 @@ export const TOPOLOGY_DEFAULTS = {
   mtu: 1500,
   proxyMode: 'iptables',
   overlay: 'host-gw',
-} as const satisfies Required<Omit<TopologyInput, 'nodes' | 'overlayEngine' | 'denyServiceExternalIPs'>> & {
+} as const satisfies Required<
+  Omit<TopologyInput, 'nodes' | 'overlayEngine' | 'denyServiceExternalIPs' | 'dns'>
+> & {
   nodes: number;
 };
 
@@ -101,6 +107,7 @@ const TOP_LEVEL_FIELDS = new Set<string>([
   ...Object.keys(TOPOLOGY_DEFAULTS),
   'overlayEngine',
   'denyServiceExternalIPs',
+  'dns',
 ]);
 const NODE_FIELDS = new Set(['name', 'pods']);
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -286,6 +293,9 @@ export function resolveTopology(input: unknown = {}): Topology {
   if (denyExternalIPs !== undefined && typeof denyExternalIPs !== 'boolean')
     p.add('denyServiceExternalIPs', `must be true or false, got ${show(denyExternalIPs)}`);
 
+  const dns = raw.dns;
+  if (dns !== undefined && typeof dns !== 'boolean') p.add('dns', `must be true or false, got ${show(dns)}`);
+
   if (serviceCidr) {
     const prefix = parseIpv4Cidr(serviceCidr)!.prefix;
     if (prefix < 12 || prefix > 30)
@@ -337,6 +347,7 @@ export function resolveTopology(input: unknown = {}): Topology {
     overlay: overlay!,
     ...(typeof overlayEngine === 'string' ? { overlayEngine } : {}),
     ...(denyExternalIPs === true ? { denyServiceExternalIPs: true } : {}),
+    ...(dns === false ? { dns: false as const } : {}),
     nodes,
   };
 }

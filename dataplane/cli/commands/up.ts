@@ -28,7 +28,15 @@ interface Flags {
   overlay?: string;
   overlayEngine?: string;
   denyServiceExternalIps?: boolean;
+  dns?: boolean;
   json?: boolean;
+}
+
+/** `--dns=false`, `--dns false`, `--dns=true`. */
+function parseOnOff(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw usageError(`--dns must be true or false, got "${value}"`);
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -63,6 +71,7 @@ export function topologyFromFlags(flags: Flags): TopologyInput {
     }),
     ...(flags.overlayEngine !== undefined ? { overlayEngine: flags.overlayEngine } : {}),
     ...(flags.denyServiceExternalIps ? { denyServiceExternalIPs: true } : {}),
+    ...(flags.dns !== undefined ? { dns: flags.dns } : {}),
   };
   try {
     resolveTopology(input);
@@ -99,6 +108,11 @@ export function upCommand(): Command {
     .option(
       '--deny-service-external-ips',
       'the apiserver refuses every Service externalIP (upstream DenyServiceExternalIPs)',
+    )
+    .option(
+      '--dns <bool>',
+      "cluster DNS: the kube-dns Service at the service range's tenth address and its pods (default true)",
+      parseOnOff,
     )
     .option('--json', 'print the result as JSON (no progress)')
     .addHelpText(
