@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connect } from '../client/index.ts';
+import { createClient } from '../client/client.ts';
+import { createHttpTransport } from '../client/http-transport.ts';
 import { RELAY_SOCKET } from './api-relay.ts';
 import { DnsFeed } from './feed.ts';
 import { DEFAULT_TTL, DEFAULT_ZONE } from './records.ts';
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`not a port: ${values.port}`);
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 3600) throw new Error(`not a TTL in seconds: ${values.ttl}`);
   const socketPath = values['api-socket'] ?? join(process.env.HOME ?? '.', RELAY_SOCKET);
-  const client = connect({ socketPath });
+  // The transport alone (not client/index.ts, which brings kubeconfig and YAML into the bundle).
+  const client = createClient(createHttpTransport({ socketPath, userAgent: 'kdp-dns' }));
   const feed = new DnsFeed(client);
   feed.start();
   await feed.waitForSync();

@@ -35,6 +35,10 @@ async function bundleOne(url: URL, out: string): Promise<void> {
       target: 'node20',
       write: false,
       logLevel: 'silent',
+      // CommonJS packages (dns-packet) require node built-ins: give the ES module a require.
+      banner: {
+        js: "import { createRequire as kdpCreateRequire } from 'node:module'; const require = kdpCreateRequire(import.meta.url);",
+      },
     });
     const tmp = `${out}.tmp`;
     await writeFile(tmp, result.outputFiles[0].contents);
