@@ -24,6 +24,7 @@ const LAYERS = [
     overlay: ['dataplane/overlay/**'],
     proxy: ['dataplane/proxy/**'],
     controllers: ['dataplane/controllers/**'],
+    dns: ['dataplane/dns/**'],
   },
   // The cluster's topology is pure data that the agents read; the builder realising it is above them.
   { topology: ['dataplane/cluster/topology*.ts'] },

@@ -90,6 +90,9 @@ export type ErrorCode =
   // The native addon
   | 'KDP_ERR_NATIVE_ENGINE'
   | 'KDP_ERR_NATIVE_MISSING'
+  // Cluster DNS (dns/)
+  | 'KDP_ERR_DNS_LISTEN'
+  | 'KDP_ERR_DNS_RELAY'
   // ebpf-ts (ebpf/errors.ts names each one's use)
   | 'KDP_ERR_BPF_ATTACH'
   | 'KDP_ERR_BPF_CLOSED'

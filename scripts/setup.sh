@@ -9,9 +9,10 @@ log() { printf '[setup] %s\n' "$*"; }
 
 # Debian packages: kernel tools for the emulated cluster, the traffic tools the benchmarks run,
 # valgrind for instruction counts, chromium, in which a test renders the HTML bench report, and for
-# ebpf-ts (dataplane/ebpf) clang/llvm to compile native/bpf/, libbpf-dev to link, bpftool to inspect.
+# ebpf-ts (dataplane/ebpf) clang/llvm to compile native/bpf/, libbpf-dev to link, bpftool to inspect;
+# dnsperf and nsd for the cluster DNS benchmark.
 APT_PACKAGES=(iproute2 iptables nftables ipset conntrack iperf3 sockperf wrk kmod procps iputils-ping util-linux
-  valgrind chromium clang llvm libbpf-dev bpftool)
+  valgrind chromium clang llvm libbpf-dev bpftool dnsperf nsd)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -62,6 +62,10 @@ export interface AgentOptions {
   nodeBinary?: string;
   informers?: InformerTuning;
   kubelet?: Pick<KubeletOptions, 'quietMs' | 'maxWaitMs' | 'livenessMs' | 'backoffMs'>;
+  /** Cluster DNS address and domain for pods' resolv.conf (kubelet --cluster-dns, --cluster-domain). */
+  dns?: KubeletOptions['dns'];
+  /** The apiserver's socket and token, handed to kdp/dns pods through a read-only relay. */
+  api?: KubeletOptions['api'];
   signal?: AbortSignal;
 }
 
@@ -168,6 +172,8 @@ export class Agent {
         workloadScript,
         nodeBinary: o.nodeBinary ?? process.execPath,
         log,
+        dns: o.dns,
+        api: o.api,
         ...o.kubelet,
       });
       await kubelet.start();

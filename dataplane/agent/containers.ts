@@ -6,14 +6,19 @@
  * processes on deletion: SIGTERM, up to the grace period, then SIGKILL. It changes records and
  * says which pod changed through `onChange`; the kubelet persists records and writes status.
  */
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import type { Pod } from '../api/types.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import { describeError, KdpError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import { restartsAfter } from './pod-status.ts';
 import type { AgentState, ContainerRecord, PodRecord } from './state.ts';
-import { launchFor, type PortSpec } from './workloads/images.ts';
+import { ApiRelay } from '../dns/api-relay.ts';
+import { DNS_IMAGE, imageName, launchFor, type PortSpec } from './workloads/images.ts';
+import { type ClusterDns, podResolvConf } from './workloads/resolv-conf.ts';
 import { privilegesFor, SECURITY_CONTEXT_ERROR } from './workloads/privileges.ts';
 import type { ProcessExit, ProcessRunner } from './workloads/processes.ts';
 
@@ -28,6 +33,10 @@ export interface ContainersOptions {
   log: Log;
   /** Called with a pod's key when its record changed or it needs another look. */
   onChange(key: string, afterMs?: number): void;
+  /** The cluster DNS pods' resolv.conf names (resolv-conf.ts); none: the host's resolv.conf. */
+  dns?: ClusterDns;
+  /** The apiserver as the agent reaches it, for kdp/dns containers' read-only relay. */
+  api?: { socketPath: string; token?: string };
   /** How often readiness is polled; default 50 ms. */
   readinessPollMs?: number;
   /** First crash backoff; doubles per restart up to maxBackoffMs. Defaults 1 s and 30 s. */
@@ -47,8 +56,65 @@ export class Containers {
   private readonly readiness = new Map<string, { rec: PodRecord; c: ContainerRecord }>();
   private readinessTimer?: NodeJS.Timeout;
   private closed = false;
+  /** kdp/dns containers' API relays, by `<pod uid>/<container>`. */
+  private readonly relays = new Map<string, Promise<ApiRelay | undefined>>();
+  /** The host's resolv.conf, read once: the base of dnsPolicy Default. */
+  private readonly hostResolvConf: string;
 
-  constructor(private readonly o: ContainersOptions) {}
+  constructor(private readonly o: ContainersOptions) {
+    try {
+      this.hostResolvConf = readFileSync('/etc/resolv.conf', 'utf8');
+    } catch {
+      this.hostResolvConf = '';
+    }
+  }
+
+  /**
+   * The relay a kdp/dns container reads the cluster through (dns/api-relay.ts), started once per
+   * container and again for one adopted after an agent restart. A failure is logged: the DNS
+   * retries its lists, and the next look at the pod tries again.
+   */
+  private ensureRelay(pod: Pod, rec: PodRecord, c: ContainerRecord): Promise<ApiRelay | undefined> {
+    const key = `${rec.uid}/${c.name}`;
+    const spec = pod.spec.containers.find((s) => s.name === c.name);
+    if (!this.o.api || !spec || imageName(spec.image) !== DNS_IMAGE || spec.command?.length) {
+      return Promise.resolve(undefined);
+    }
+    let relay = this.relays.get(key);
+    if (!relay) {
+      const p = privilegesFor(pod, spec);
+      relay = ApiRelay.start({
+        dir: this.o.state.containerDir(rec.uid, c.name),
+        uid: p.uid,
+        gid: p.fsGroup ?? p.gid,
+        apiSocket: this.o.api.socketPath,
+        token: this.o.api.token,
+      }).catch((e: unknown) => {
+        this.relays.delete(key);
+        this.o.log('warn', `cannot start the API relay of ${podKey(rec)}`, { error: describeError(e) });
+        return undefined;
+      });
+      this.relays.set(key, relay);
+    }
+    return relay;
+  }
+
+  private async closeRelays(uid: string): Promise<void> {
+    for (const [key, relay] of this.relays) {
+      if (!key.startsWith(`${uid}/`)) continue;
+      this.relays.delete(key);
+      await (await relay)?.close();
+    }
+  }
+
+  /** Writes the pod's resolv.conf into its record's directory; undefined for the host's own. */
+  private async resolvConf(pod: Pod, rec: PodRecord): Promise<string | undefined> {
+    const text = podResolvConf(pod, this.o.dns ?? {}, this.hostResolvConf);
+    if (text === undefined) return undefined;
+    const path = join(this.o.state.podDir(rec.uid), 'resolv.conf');
+    await writeFile(path, text, { mode: 0o644 });
+    return path;
+  }
 
   /** The records' containers after a fresh sandbox: none started yet. */
   static initial(pod: Pod): ContainerRecord[] {
@@ -70,6 +136,7 @@ export class Containers {
       const spec = pod.spec.containers.find((s) => s.name === c.name);
       if (c.pid !== undefined) {
         if (await this.o.runner.alive(c.pid, c.pidStart ?? -1)) {
+          await this.ensureRelay(pod, rec, c);
           if (c.readyAt === undefined) this.watchReadiness(rec, c);
           continue;
         }
@@ -156,6 +223,8 @@ export class Containers {
     }
     const containerDir = this.o.state.containerDir(rec.uid, c.name);
     try {
+      const resolvConf = await this.resolvConf(pod, rec);
+      await this.ensureRelay(pod, rec, c);
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         HOME: containerDir,
@@ -176,6 +245,7 @@ export class Containers {
           privileges,
           containerDir,
           workloadsDir: launch.builtin ? this.o.state.workloadsDir : undefined,
+          resolvConf,
           // kdp's state (records, logs, the apiserver's socket) and the namespaces' files.
           hidden: ['/run/kdp', '/run/netns', this.o.state.clusterDir],
         },
@@ -263,10 +333,14 @@ export class Containers {
       c.pid = undefined;
       c.pidStart = undefined;
     }
+    await this.closeRelays(rec.uid);
   }
 
   close(): void {
     this.closed = true;
+    // The relays end with the agent; a DNS pod keeps answering from its cache until the next one.
+    for (const relay of this.relays.values()) void relay.then((r) => r?.close());
+    this.relays.clear();
     if (this.readinessTimer) clearTimeout(this.readinessTimer);
     this.readinessTimer = undefined;
     this.readiness.clear();

@@ -17,7 +17,7 @@ import { rvAtLeast } from '../controllers/own-writes.ts';
 import { describeError } from '../errors.ts';
 import type { Kernel } from '../kernel/interfaces.ts';
 import { KeyBatcher } from './batcher.ts';
-import { Containers, podKey } from './containers.ts';
+import { Containers, type ContainersOptions, podKey } from './containers.ts';
 import type { HostLocalIpam } from './ipam.ts';
 import type { Log } from './log.ts';
 import { podStatus, statusSummary } from './pod-status.ts';
@@ -51,6 +51,9 @@ export interface KubeletOptions {
   livenessMs?: number;
   /** Crash backoff of containers (containers.ts). */
   backoffMs?: number;
+  /** Cluster DNS for pods' resolv.conf, and the apiserver for kdp/dns pods' relay (containers.ts). */
+  dns?: ContainersOptions['dns'];
+  api?: ContainersOptions['api'];
 }
 
 /** How long a first status waits for a starting server to listen. */
@@ -89,6 +92,8 @@ export class Kubelet {
       nodeBinary: o.nodeBinary,
       log: o.log,
       backoffMs: o.backoffMs,
+      dns: o.dns,
+      api: o.api,
       onChange: (key, afterMs) => (afterMs ? this.batcher.addAfter(key, afterMs) : this.batcher.add(key)),
     });
     this.writer = new StatusWriter(o.client, o.log, {

@@ -8,6 +8,7 @@
  * SIGTERM or SIGINT (then stops without touching pods or proxy rules, exit 0), exits 1 on a fatal error
  * (2 on bad arguments), for its supervisor to restart it. See README.md.
  */
+import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -47,6 +48,8 @@ export const agentUsage =
   --overlay-engine NAME   the udp backend's engine: batched (default), baseline or batched-no-offload
   --proxy-mode MODE       service proxy: ${proxyModeNames().join(', ')} (default ${DEFAULT_PROXY_MODE})
   --cluster-cidr CIDR     the pod network: traffic to a ClusterIP from outside it is masqueraded
+  --cluster-dns IP        pods' nameserver (dnsPolicy ClusterFirst); none: pods use the host's
+  --cluster-domain D      the cluster's DNS domain (default cluster.local)
 ${modeFlagLines()}
   --min-sync-period D     shortest time between proxy syncs (default 1s; e.g. 0s, 250ms)
   --sync-period D         longest time between proxy syncs (default 30s)
@@ -86,6 +89,8 @@ export interface AgentArgs {
   /** The mode's own flags, validated, defaults filled in. */
   proxyModeFlags: Record<string, string>;
   clusterCidr?: string;
+  clusterDns?: string;
+  clusterDomain: string;
   minSyncPeriodMs: number;
   syncPeriodMs: number;
   metrics: { host: string; port: number } | null;
@@ -109,6 +114,8 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       'overlay-engine': { type: 'string' },
       'proxy-mode': { type: 'string', default: DEFAULT_PROXY_MODE },
       'cluster-cidr': { type: 'string' },
+      'cluster-dns': { type: 'string' },
+      'cluster-domain': { type: 'string', default: 'cluster.local' },
       ...Object.fromEntries(proxyModeFlags().map(({ flag }) => [flag.name, { type: 'string' as const }])),
       'min-sync-period': { type: 'string', default: '1s' },
       'sync-period': { type: 'string', default: '30s' },
@@ -156,6 +163,17 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   if (clusterCidr !== undefined && !isNetworkCidr(clusterCidr)) {
     throw new KdpError(USAGE, `--cluster-cidr "${clusterCidr}" is not an IPv4 network such as 10.244.0.0/16`);
   }
+  const clusterDns = values['cluster-dns'];
+  if (clusterDns !== undefined && !isIP(clusterDns)) {
+    throw new KdpError(USAGE, `--cluster-dns "${clusterDns}" is not an IP address such as 10.96.0.10`);
+  }
+  const clusterDomain = values['cluster-domain']!;
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(clusterDomain)) {
+    throw new KdpError(
+      USAGE,
+      `--cluster-domain "${clusterDomain}" is not a DNS domain such as cluster.local`,
+    );
+  }
   const minSyncPeriodMs = durationMs('--min-sync-period', values['min-sync-period']!);
   const syncPeriodMs = durationMs('--sync-period', values['sync-period']!);
   if (syncPeriodMs <= 0 || syncPeriodMs < minSyncPeriodMs) {
@@ -176,6 +194,8 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
     proxyMode,
     proxyModeFlags: modeFlags,
     clusterCidr,
+    clusterDns,
+    clusterDomain,
     minSyncPeriodMs,
     syncPeriodMs,
     metrics: metricsAddress === '' ? null : parseBindAddress(metricsAddress),
@@ -241,6 +261,8 @@ export async function runAgent(argv: string[]): Promise<number> {
       overlay: args.overlay,
       overlayOptions: args.overlayOptions,
       clusterCidr: args.clusterCidr,
+      dns: { nameserver: args.clusterDns, domain: args.clusterDomain },
+      api: { socketPath: args.socket, token },
       proxy: {
         mode: args.proxyMode,
         modeFlags: args.proxyModeFlags,

@@ -103,6 +103,28 @@ const NAMESPACE_PROBES: Probe[] = [
   },
   linkProbe('vxlan', ['vx0', 'type', 'vxlan', 'id', '42', 'dstport', '8472'], 'overlay backend vxlan'),
   {
+    // What a kdp/dns pod does: port 53 as uid 65534 with no capabilities, in a namespace whose
+    // unprivileged port range starts at 0 (as the agent sets every pod's), with dns-packet.
+    name: 'cluster DNS',
+    disables: 'cluster DNS (kdp/dns pods behind kube-dns; kdp up --dns=false goes without)',
+    run: async (ns) => {
+      const lib = import.meta.resolve('dns-packet');
+      await inNs(ns, ['sysctl', '-qw', 'net.ipv4.ip_unprivileged_port_start=0']);
+      await inNs(ns, [
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--inh-caps=-all',
+        '--bounding-set=-all',
+        process.execPath,
+        '-e',
+        "const s = require('node:dgram').createSocket('udp4'); s.bind(53, '127.0.0.1', () => s.close());",
+      ]);
+      return `dns-packet at ${lib.replace(/^file:\/\//, '')}; UDP port 53 bound by uid 65534 without capabilities`;
+    },
+  },
+  {
     name: 'iptables (nft)',
     disables: 'proxy mode iptables (nft backend) and SNAT on nodes',
     run: async (ns) => {
@@ -197,6 +219,8 @@ const TOOLS: [string, string][] = [
   ['iperf3', 'kdp/iperf3 pods and throughput benchmarks'],
   ['sockperf', 'kdp/sockperf pods and latency benchmarks'],
   ['wrk', 'HTTP connection-rate benchmarks'],
+  ['dnsperf', 'the cluster DNS benchmark (docs/PERFORMANCE.md, "Cluster DNS")'],
+  ['nsd', 'the real DNS server the cluster DNS benchmark compares against'],
   ['kubectl', 'kubectl against kdp clusters (kdp get/apply cover the basics) and the kubectl tests'],
 ];
 

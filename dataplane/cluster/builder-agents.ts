@@ -37,6 +37,8 @@ export interface AgentSpec {
   proxyModeFlags?: Readonly<Record<string, string>>;
   /** The pod network (the topology's podCidr): the proxy masquerades ClusterIP traffic from outside it. */
   clusterCidr: string;
+  /** The kube-dns address written into pods' resolv.conf; none without cluster DNS. */
+  clusterDns?: string;
   /** Tests: more agent arguments, after the usual ones (e.g. `--iptables-backend legacy`). */
   extraArgs?: readonly string[];
 }
@@ -108,6 +110,7 @@ export function agentCommand(spec: AgentSpec): string[] {
     ...Object.entries(spec.proxyModeFlags ?? {}).flatMap(([flag, value]) => [`--${flag}`, value]),
     '--cluster-cidr',
     spec.clusterCidr,
+    ...(spec.clusterDns ? ['--cluster-dns', spec.clusterDns] : []),
   ];
 }
 

@@ -28,6 +28,7 @@ import {
   SupervisedAgent,
   type SupervisorTuning,
 } from './builder-agents.ts';
+import { clusterDnsIp, createClusterDns, waitForClusterDns } from './builder-dns.ts';
 import { LABEL_CLUSTER, nodeObject, nodeStatus, podKey, topologyPods } from './builder-objects.ts';
 import { clusterPlan, nodeRecord } from './builder-plan.ts';
 import {
@@ -245,6 +246,7 @@ export function startAgent(parts: ClusterParts, node: NodeRecord): SupervisedAge
       proxyMode: topology.proxyMode,
       proxyModeFlags: topology.proxyModeFlags,
       clusterCidr: topology.podCidr,
+      clusterDns: clusterDnsIp(topology),
     },
     parts.spawnAgent,
     (status: AgentStatus, message?: string) => {
@@ -305,6 +307,8 @@ export async function buildCluster(
     signal?.throwIfAborted();
     progress('agents', `starting ${nodeCount} node agents`);
     for (const node of parts.nodes) startAgent(parts, node);
+    // The DNS pods start with the topology's: bring-up waits for both at once.
+    const withDns = await createClusterDns(client, topology);
     const pods = topologyPods(topology, options.podImage);
     progress('pods', `creating ${pods.length} pods`, 0, pods.length);
     await createPods(client, pods);
@@ -312,6 +316,7 @@ export async function buildCluster(
     // Ready means every agent reports its Node Ready (so the scheduler uses them all) and every pod is Ready.
     await Promise.all([
       waitForNodesReady(client, topology, { signal, timeoutMs }),
+      withDns ? waitForClusterDns(client, { signal, timeoutMs }) : undefined,
       waitForPodsReady(client, pods.map(podKey), {
         signal,
         timeoutMs,

@@ -59,6 +59,8 @@ export interface Topology {
   overlayEngine?: string;
   /** The apiserver refuses every new Service externalIP (upstream's DenyServiceExternalIPs). */
   denyServiceExternalIPs?: boolean;
+  /** false: no cluster DNS (`kdp up --dns=false`); absent: the kube-dns Service and its pods. */
+  dns?: false;
   nodes: TopologyNode[];
 }
 
@@ -84,6 +86,8 @@ export interface TopologyInput {
   overlay?: OverlayBackend;
   overlayEngine?: string;
   denyServiceExternalIPs?: boolean;
+  /** Cluster DNS (dataplane/dns) behind the kube-dns Service; default true. */
+  dns?: boolean;
 }
 
 export const TOPOLOGY_DEFAULTS = {
@@ -99,7 +103,7 @@ export const TOPOLOGY_DEFAULTS = {
   proxyMode: 'iptables',
   overlay: 'host-gw',
 } as const satisfies Required<
-  Omit<TopologyInput, 'nodes' | 'overlayEngine' | 'denyServiceExternalIPs' | 'proxyModeFlags'>
+  Omit<TopologyInput, 'nodes' | 'overlayEngine' | 'denyServiceExternalIPs' | 'proxyModeFlags' | 'dns'>
 > & {
   nodes: number;
 };
@@ -109,6 +113,7 @@ const TOP_LEVEL_FIELDS = new Set<string>([
   'overlayEngine',
   'denyServiceExternalIPs',
   'proxyModeFlags',
+  'dns',
 ]);
 const NODE_FIELDS = new Set(['name', 'pods']);
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -319,6 +324,9 @@ export function resolveTopology(input: unknown = {}): Topology {
   if (denyExternalIPs !== undefined && typeof denyExternalIPs !== 'boolean')
     p.add('denyServiceExternalIPs', `must be true or false, got ${show(denyExternalIPs)}`);
 
+  const dns = raw.dns;
+  if (dns !== undefined && typeof dns !== 'boolean') p.add('dns', `must be true or false, got ${show(dns)}`);
+
   if (serviceCidr) {
     const prefix = parseIpv4Cidr(serviceCidr)!.prefix;
     if (prefix < 12 || prefix > 30)
@@ -371,6 +379,7 @@ export function resolveTopology(input: unknown = {}): Topology {
     overlay: overlay!,
     ...(typeof overlayEngine === 'string' ? { overlayEngine } : {}),
     ...(denyExternalIPs === true ? { denyServiceExternalIPs: true } : {}),
+    ...(dns === false ? { dns: false as const } : {}),
     nodes,
   };
 }

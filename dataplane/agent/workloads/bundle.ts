@@ -13,11 +13,19 @@ import { build } from 'esbuild';
 import { KdpError } from '../../errors.ts';
 
 export const WORKLOAD_FILE = 'kdp-workload.mjs';
+/** The cluster DNS (kdp/dns), in a file of its own: the small servers do not load its client. */
+export const DNS_WORKLOAD_FILE = 'kdp-dns.mjs';
 
-/** Bundles the servers into `dir`; resolves with the file's path. */
+/** Bundles the servers into `dir`; resolves with the small servers' file's path. */
 export async function bundleWorkloads(dir: string): Promise<string> {
-  const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
   const out = join(dir, WORKLOAD_FILE);
+  await bundleOne(new URL('./server.ts', import.meta.url), out);
+  await bundleOne(new URL('../../dns/main.ts', import.meta.url), join(dir, DNS_WORKLOAD_FILE));
+  return out;
+}
+
+async function bundleOne(url: URL, out: string): Promise<void> {
+  const entry = fileURLToPath(url);
   try {
     const result = await build({
       entryPoints: [entry],
@@ -27,6 +35,10 @@ export async function bundleWorkloads(dir: string): Promise<string> {
       target: 'node20',
       write: false,
       logLevel: 'silent',
+      // CommonJS packages (dns-packet) require node built-ins: give the ES module a require.
+      banner: {
+        js: "import { createRequire as kdpCreateRequire } from 'node:module'; const require = kdpCreateRequire(import.meta.url);",
+      },
     });
     const tmp = `${out}.tmp`;
     await writeFile(tmp, result.outputFiles[0].contents);
@@ -36,5 +48,4 @@ export async function bundleWorkloads(dir: string): Promise<string> {
       cause: e,
     });
   }
-  return out;
 }

@@ -10,11 +10,14 @@
  *   kdp/http      HTTP answering the pod's name on the container's TCP ports (default 8080)
  *   kdp/iperf3    iperf3 -s (default port 5201)
  *   kdp/sockperf  sockperf server (default UDP 11111; a TCP container port selects --tcp)
+ *   kdp/dns       the cluster DNS (dataplane/dns) on UDP and TCP 53, reading the cluster through
+ *                 the agent's read-only relay (dns/api-relay.ts)
  *
  * A launch also says which ports must be open before the container counts as ready: a built-in's
  * own ports; for a host program the port of its tcpSocket readinessProbe, else none (ready once
  * started).
  */
+import { dirname, join } from 'node:path';
 import type { Container, Protocol } from '../../api/types.ts';
 import { KdpError } from '../../errors.ts';
 
@@ -37,7 +40,18 @@ export interface LaunchContext {
   title: string;
 }
 
-export const BUILTIN_IMAGES = ['kdp/pause', 'kdp/echo', 'kdp/http', 'kdp/iperf3', 'kdp/sockperf'] as const;
+export const BUILTIN_IMAGES = [
+  'kdp/pause',
+  'kdp/echo',
+  'kdp/http',
+  'kdp/iperf3',
+  'kdp/sockperf',
+  'kdp/dns',
+] as const;
+/** The image whose containers get the agent's API relay (dns/api-relay.ts). */
+export const DNS_IMAGE = 'kdp/dns';
+/** Bundled next to the small servers (bundle.ts's DNS_WORKLOAD_FILE). */
+const DNS_SCRIPT = 'kdp-dns.mjs';
 
 /** `kdp/http:1.0` and `kdp/http` are the same built-in; the tag means nothing to kdp. */
 export function imageName(image: string | undefined): string {
@@ -95,6 +109,20 @@ const BUILTINS: Record<string, Builtin | null> = {
     defaults(c) {
       const port = declared(c, ['TCP'])[0]?.port ?? 5201;
       return { args: ['-s', '-p', String(port)], ports: [{ protocol: 'TCP', port }] };
+    },
+  },
+  'kdp/dns': {
+    entrypoint: (ctx) => [ctx.nodeBinary, join(dirname(ctx.workloadScript), DNS_SCRIPT), ctx.title],
+    defaults(c) {
+      // One port number for both protocols: the declared one (TCP or UDP), else 53.
+      const port = declared(c, ['UDP', 'TCP'])[0]?.port ?? 53;
+      return {
+        args: ['--port', String(port)],
+        ports: [
+          { protocol: 'UDP', port },
+          { protocol: 'TCP', port },
+        ],
+      };
     },
   },
   'kdp/sockperf': {

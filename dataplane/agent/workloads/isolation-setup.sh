@@ -4,16 +4,17 @@
 # /tmp, covers kdp's state with empty file systems except what the container may see, then becomes
 # the container's user through setpriv(1). Any failure ends the container before it runs.
 #
-#   isolation-setup.sh MODE DIR DIR_ACCESS WORKLOADS N HIDDEN_1 .. HIDDEN_N -- COMMAND...
+#   isolation-setup.sh MODE DIR DIR_ACCESS WORKLOADS RESOLV N HIDDEN_1 .. HIDDEN_N -- COMMAND...
 #
 # MODE isolated|privileged (privileged keeps the host's /dev and writable mounts); DIR the
 # container's own directory, mounted DIR_ACCESS (rw|ro); WORKLOADS a directory shown read-only
-# ('' for none); HIDDEN paths covered by an empty tmpfs. Every value comes as an argument, never
+# ('' for none); RESOLV a file shown read-only over /etc/resolv.conf in this mount namespace only
+# (the pod's DNS settings; '' keeps the host's); HIDDEN paths covered by an empty tmpfs. Every value comes as an argument, never
 # as script text.
 set -euf
 ifs=$IFS
-mode=$1 dir=$2 dir_access=$3 workloads=$4 count=$5
-shift 5
+mode=$1 dir=$2 dir_access=$3 workloads=$4 resolv=$5 count=$6
+shift 6
 hidden=''
 while [ "$count" -gt 0 ]; do
   hidden="$hidden$1
@@ -32,6 +33,7 @@ nl='
 # The directories to show are opened before anything covers them.
 exec 3<"$dir"
 if [ -n "$workloads" ]; then exec 4<"$workloads"; fi
+if [ -n "$resolv" ]; then exec 5<"$resolv"; fi
 
 skipped() {
   case $1 in /dev/*) [ "$mode" = isolated ] && return 0 ;; esac
@@ -105,7 +107,12 @@ show() { # fd path access
 }
 show 3 "$dir" "$dir_access"
 if [ -n "$workloads" ]; then show 4 "$workloads" ro; fi
-exec 3<&- 4<&-
+# The pod's resolv.conf over the host's, here only: the host's file is never written.
+if [ -n "$resolv" ]; then
+  mount --no-canonicalize --bind /proc/self/fd/5 /etc/resolv.conf
+  mount -o remount,bind,ro,nosuid,nodev /etc/resolv.conf
+fi
+exec 3<&- 4<&- 5<&-
 
 IFS=$nl
 for h in $covered; do mount -o remount,bind,ro,nosuid,nodev,noexec "$h"; done

@@ -4,7 +4,8 @@
  *
  *   unshare --mount --pid --fork --kill-child --mount-proc      own mount and pid namespaces
  *     /bin/sh -c <isolation-setup.sh> ...                       as root: read-only host, own
- *                                                               /dev and /tmp, kdp's state covered
+ *                                                               /dev and /tmp, kdp's state covered,
+ *                                                               the pod's /etc/resolv.conf
  *       setpriv --reuid --regid --groups --*-caps --no-new-privs   the container's user
  *         /bin/sh -c '"$@" & wait "$!"' kdp-init COMMAND...    pid 1 of the namespace
  *           COMMAND                                             the workload
@@ -36,6 +37,8 @@ export interface IsolationSpec {
   containerDir: string;
   /** Shown read-only: the built-in servers' bundle. */
   workloadsDir?: string;
+  /** A file shown read-only at /etc/resolv.conf (the pod's, resolv-conf.ts); the host's if absent. */
+  resolvConf?: string;
   /** Covered by an empty file system: kdp's state, the namespace files. */
   hidden: readonly string[];
   /** Capabilities the agent can hand on (privileges.ts). */
@@ -68,6 +71,7 @@ export function isolatedArgv(spec: IsolationSpec, argv: readonly string[]): stri
     spec.containerDir,
     p.readOnlyRootFilesystem ? 'ro' : 'rw',
     spec.workloadsDir ?? '',
+    spec.resolvConf ?? '',
     String(hidden.length),
     ...hidden,
     '--',

@@ -28,6 +28,7 @@ interface Flags {
   overlay?: string;
   overlayEngine?: string;
   denyServiceExternalIps?: boolean;
+  dns?: boolean;
   json?: boolean;
   /** The proxy modes' own flags, camelCased by commander (`iptablesBackend`). */
   [modeFlag: string]: string | boolean | undefined;
@@ -43,6 +44,13 @@ function givenModeFlags(flags: Flags): Record<string, string> | undefined {
     if (typeof v === 'string') given.push([flag.name, v]);
   }
   return given.length ? Object.fromEntries(given) : undefined;
+}
+
+/** `--dns=false`, `--dns false`, `--dns=true`. */
+function parseOnOff(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw usageError(`--dns must be true or false, got "${value}"`);
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -79,6 +87,7 @@ export function topologyFromFlags(flags: Flags): TopologyInput {
     ...(flags.overlayEngine !== undefined ? { overlayEngine: flags.overlayEngine } : {}),
     ...(modeFlags ? { proxyModeFlags: modeFlags } : {}),
     ...(flags.denyServiceExternalIps ? { denyServiceExternalIPs: true } : {}),
+    ...(flags.dns !== undefined ? { dns: flags.dns } : {}),
   };
   try {
     resolveTopology(input);
@@ -122,6 +131,11 @@ export function upCommand(): Command {
     .option(
       '--deny-service-external-ips',
       'the apiserver refuses every Service externalIP (upstream DenyServiceExternalIPs)',
+    )
+    .option(
+      '--dns <bool>',
+      "cluster DNS: the kube-dns Service at the service range's tenth address and its pods (default true)",
+      parseOnOff,
     )
     .option('--json', 'print the result as JSON (no progress)');
   for (const { mode, flag } of proxyModeFlags()) {

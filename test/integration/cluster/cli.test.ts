@@ -34,7 +34,8 @@ test('kdp up, status, kubeconfig, apply, get, exec, delete, down', async (t) => 
       const status = await kdp(['status', '--name', cluster, '--json']);
       assert.equal(status.code, 0, status.stderr);
       const s = JSON.parse(status.stdout) as StatusView;
-      assert.deepEqual(s.summary, { nodes: 2, nodesReady: 2, pods: 2, podsReady: 2 });
+      // The topology's two pods and the two cluster DNS pods (kube-system/coredns).
+      assert.deepEqual(s.summary, { nodes: 2, nodesReady: 2, pods: 4, podsReady: 4 });
       assert.deepEqual(
         s.nodes.map((n) => [n.name, n.agent?.state, n.internalIP]),
         [

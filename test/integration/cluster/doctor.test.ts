@@ -35,10 +35,14 @@ test('kdp doctor --json reports every check and changes nothing', async () => {
     'sockperf',
     'wrk',
     'kubectl',
+    'cluster DNS',
+    'dnsperf',
+    'nsd',
   ]) {
     assert.ok(names.includes(n), `no ${n} check`);
   }
-  for (const n of ['netns', 'veth', 'bridge']) assert.equal(checks.find((c) => c.name === n)?.ok, true, n);
+  for (const n of ['netns', 'veth', 'bridge', 'cluster DNS'])
+    assert.equal(checks.find((c) => c.name === n)?.ok, true, n);
   for (const c of checks) assert.ok(c.disables.length > 0, `${c.name} says what it disables`);
   assert.deepEqual(
     readdirSync('/run/netns').filter((n) => n.startsWith('kdp-doctor-')),

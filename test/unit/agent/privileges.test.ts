@@ -152,6 +152,7 @@ test('the isolated command line: unshare, the set-up with its arguments, setpriv
     '/run/kdp/c/pods/u-1/main',
     'ro',
     '/run/kdp/c/nodes/n/workloads',
+    '',
     '2',
     '/run/kdp',
     '/run/netns',
@@ -173,7 +174,20 @@ test('the isolated command line: unshare, the set-up with its arguments, setpriv
     { privileges: privileges({ privileged: true }), containerDir: '/d', hidden: [] },
     ['true'],
   );
-  assert.deepEqual(priv.slice(10, 16), ['kdp-container-setup', 'privileged', '/d', 'rw', '', '0']);
+  assert.deepEqual(priv.slice(10, 17), ['kdp-container-setup', 'privileged', '/d', 'rw', '', '', '0']);
+  const resolv = isolatedArgv(
+    { privileges: privileges(), containerDir: '/d', resolvConf: '/s/resolv.conf', hidden: [] },
+    ['true'],
+  );
+  assert.deepEqual(resolv.slice(10, 17), [
+    'kdp-container-setup',
+    'isolated',
+    '/d',
+    'rw',
+    '',
+    '/s/resolv.conf',
+    '0',
+  ]);
 });
 
 test('covered paths: the outermost of nested ones, each once', () => {

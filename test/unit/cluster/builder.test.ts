@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Node, Pod } from '../../../dataplane/api/types.ts';
+import type { Node, Pod, Service } from '../../../dataplane/api/types.ts';
 import { Cluster } from '../../../dataplane/cluster/cluster.ts';
 import type { BuildProgress } from '../../../dataplane/cluster/builder.ts';
 import { agentCommand } from '../../../dataplane/cluster/builder-agents.ts';
@@ -71,7 +71,7 @@ test('2 nodes x 2 pods: one kernel plan, Node and Pod objects, agents per the co
       ],
     );
 
-    const pods = await c.pods();
+    const pods = await c.pods({ namespace: 'default' });
     assert.deepEqual(
       pods.map((p) => [p.metadata.name, p.spec.nodeName, p.spec.containers[0].image, p.status?.phase]),
       [
@@ -224,7 +224,40 @@ test('a resolved Topology is accepted as input', async () => {
   const topology = resolveTopology({ cluster, nodes: [{ name: 'a', pods: ['p1'] }] });
   await using c = await Cluster.create(topology, options);
   assert.deepEqual(
-    (await c.pods()).map((p) => [p.metadata.name, p.spec.nodeName]),
+    (await c.pods({ namespace: 'default' })).map((p) => [p.metadata.name, p.spec.nodeName]),
     [['p1', 'a']],
   );
+});
+
+test('cluster DNS: kube-dns at the tenth service address, two coredns pods; none with dns: false', async () => {
+  const { cluster, agents, options } = setup();
+  await using c = await Cluster.create({ cluster, nodes: 1, podsPerNode: 0 }, options);
+  const svc = await c.client.resource<Service>('services').get('kube-dns', 'kube-system');
+  assert.equal(svc.spec.clusterIP, '10.96.0.10');
+  assert.deepEqual(
+    svc.spec.ports?.map((p) => [p.name, p.port, p.protocol]),
+    [
+      ['dns', 53, 'UDP'],
+      ['dns-tcp', 53, 'TCP'],
+    ],
+  );
+  const dnsPods = await c.pods({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' });
+  assert.deepEqual(
+    dnsPods.map((p) => [p.spec.containers[0].image, p.spec.dnsPolicy, p.status?.phase]),
+    [
+      ['kdp/dns', 'Default', 'Running'],
+      ['kdp/dns', 'Default', 'Running'],
+    ],
+  );
+  assert.equal(agents.spawned[0].spec.clusterDns, '10.96.0.10');
+  assert.ok(agentCommand(agents.spawned[0].spec).join(' ').includes('--cluster-dns 10.96.0.10'));
+
+  const other = setup();
+  await using d = await Cluster.create(
+    { cluster: other.cluster, nodes: 1, podsPerNode: 0, dns: false },
+    other.options,
+  );
+  assert.equal(await d.client.resource<Service>('services').tryGet('kube-dns', 'kube-system'), undefined);
+  assert.deepEqual(await d.pods({ namespace: 'kube-system' }), []);
+  assert.equal(other.agents.spawned[0].spec.clusterDns, undefined);
 });

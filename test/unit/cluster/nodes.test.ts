@@ -62,7 +62,7 @@ test('a node is added while the cluster runs, takes pods, and is drained and rem
   );
   assert.equal(record().nodes.length, 2);
   assert.deepEqual(
-    (await c.pods()).map((p) => p.metadata.name),
+    (await c.pods({ namespace: 'default' })).map((p) => p.metadata.name),
     ['pod-1-1', 'pod-2-1'],
     'the other nodes keep their pods',
   );
