@@ -121,7 +121,7 @@ test('after kill -9 of the supervisor and the agents, kdp cleanup leaves nothing
     const cleanup = await kdp(['cleanup', '--name', cluster, '--json']);
     assert.equal(cleanup.code, 0, cleanup.stderr);
     const report = JSON.parse(cleanup.stdout) as { namespaces: string[]; processes: unknown[] };
-    assert.equal(report.namespaces.length, 7); // fabric, 2 nodes, 4 pods
+    assert.equal(report.namespaces.length, 9); // fabric, 2 nodes, 4 pods, 2 cluster DNS pods
     assertNothingLeft(cluster);
   });
 });

@@ -24,11 +24,11 @@ test('a 2 x 2 cluster: pod to pod, delete and add, agent restart, nothing left',
     const pods = await c.pods();
     for (const p of pods) ip.set(p.metadata.name!, p.status!.podIP!);
 
-    await t.test('pods are Ready with addresses from their node', () => {
-      assert.deepEqual(
-        pods.map((p) => p.metadata.name),
-        ['pod-1-1', 'pod-1-2', 'pod-2-1', 'pod-2-2'],
-      );
+    await t.test('pods (the cluster DNS pair too) are Ready with addresses from their node', () => {
+      const named = (ns: string) =>
+        pods.filter((p) => p.metadata.namespace === ns).map((p) => p.metadata.name);
+      assert.deepEqual(named('default'), ['pod-1-1', 'pod-1-2', 'pod-2-1', 'pod-2-2']);
+      assert.equal(named('kube-system').filter((n) => n?.startsWith('coredns-')).length, 2);
       for (const p of pods) {
         const node = c.nodes.find((n) => n.name === p.spec.nodeName)!;
         assert.equal(p.status?.phase, 'Running');
