@@ -72,8 +72,18 @@ test('cluster DNS: names from pods, headless, SRV, policies, DNS scaled 2 -> 1',
       metadata: { name: 'other' },
     });
     await c.addPod('web-1', { node: 'node-2', labels: { app: 'web' } });
-    await createService(c.client, 'backend-service', { ports: HTTP, selector: { app: 'web' } });
+    const backend = await createService(c.client, 'backend-service', {
+      ports: HTTP,
+      selector: { app: 'web' },
+    });
     await c.addPod('probe', { image: 'kdp/pause', node: 'node-1' });
+    // node-1's proxy programs the Service within its sync period: what is tested below is the name.
+    await until('node-1 to reach backend-service by its ClusterIP', async () => {
+      const r = await c.exec('probe', ['curl', '-sS', '-m', '2', `http://${backend.spec!.clusterIP}/`], {
+        timeoutMs: 5_000,
+      });
+      return r.stdout.trim() === 'web-1';
+    });
 
     // Same namespace by short name (search path), another namespace by FQDN.
     const same = await runPod(c, 'client', 'cat /etc/resolv.conf; curl -sS -m 10 http://backend-service/');
