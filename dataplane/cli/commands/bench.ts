@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import { buildCatalog } from '../../../bench/run/catalog.ts';
 import { RESULTS_DIR, writeOutputs } from '../../../bench/run/output.ts';
 import { progressDisplay } from '../../../bench/run/progress.ts';
-import { runMatrix } from '../../../bench/run/runner.ts';
+import { runMatrix } from '../../../bench/run/matrix-runner.ts';
 import { type BenchFlags, resolveSpec, SUITES } from '../../../bench/run/spec.ts';
 import { runSelftest, selftestSummary } from '../../../bench/selftest/selftest.ts';
 import { CONTROL_WORKLOADS } from '../../../bench/workloads/control/index.ts';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readResults } from '../../../bench/lib/validate.ts';
 import { writeOutputs } from '../../../bench/run/output.ts';
-import { runMatrix } from '../../../bench/run/runner.ts';
+import { runMatrix } from '../../../bench/run/matrix-runner.ts';
 import type { MatrixSpec } from '../../../bench/run/spec.ts';
 import { checkProxyMode } from '../../../dataplane/proxy/modes.ts';
 import { KDP_BIN, leftovers, uniqueCluster, withRootUnchanged } from '../cluster/helpers.ts';

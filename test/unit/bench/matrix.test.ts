@@ -5,9 +5,9 @@ import type { BenchEnvironment, CellAxes } from '../../../bench/lib/results.ts';
 import { validateResults } from '../../../bench/lib/validate.ts';
 import type { ControlWorkload } from '../../../bench/lib/workload.ts';
 import { backendAxis } from '../../../bench/run/catalog.ts';
-import { cellId, NEEDS_ROOT, planCells } from '../../../bench/run/plan.ts';
+import { cellId, NEEDS_ROOT, planCells } from '../../../bench/run/matrix-plan.ts';
 import { splitBackend } from '../../../bench/run/pool.ts';
-import { runMatrix, shuffled } from '../../../bench/run/runner.ts';
+import { runMatrix, shuffled } from '../../../bench/run/matrix-runner.ts';
 import { type Catalog, type MatrixSpec, resolveSpec } from '../../../bench/run/spec.ts';
 import { seededRandom } from '../../../bench/lib/stats.ts';
 

@@ -17,7 +17,7 @@ import type { ControlWorkload, TrialValue } from '../lib/workload.ts';
 import { findDataWorkload } from '../workloads/data/index.ts';
 import type { DataPath } from '../workloads/data/world.ts';
 import { collectEnvironment } from './environment.ts';
-import { planCells, type PlannedCell } from './plan.ts';
+import { planCells, type PlannedCell } from './matrix-plan.ts';
 import { ClusterPool } from './pool.ts';
 import { type ProgressSink, silentProgress } from './progress.ts';
 import type { MatrixSpec } from './spec.ts';
