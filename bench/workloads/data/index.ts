@@ -37,6 +37,8 @@ export interface DataWorkload {
   name: string;
   description: string;
   server: ServerKind;
+  /** Whether its cells repeat at every background-Services size (each connection's first packet walks the rules). */
+  scalesWithServices?: boolean;
   trial(target: Target, o: TrialOptions): Promise<TrialValue[]>;
 }
 
@@ -119,6 +121,7 @@ function connbench(name: string, tool: ConnbenchWorkload, rate: number): DataWor
     name,
     description: `kdp-connbench, ${what}, ${loop}`,
     server: 'connbench',
+    scalesWithServices: true,
     async trial(t, o) {
       const argv = connbenchArgv(tool, t.host, t.port, { seconds: o.seconds, rate });
       const r = parseConnbench(await runTool(t.run, argv, o.seconds, o.signal));
@@ -186,6 +189,10 @@ export const DATA_WORKLOADS: DataWorkload[] = [
 
 export function dataWorkloadNames(): string[] {
   return DATA_WORKLOADS.map((w) => w.name);
+}
+
+export function scalingWorkloadNames(): string[] {
+  return DATA_WORKLOADS.filter((w) => w.scalesWithServices).map((w) => w.name);
 }
 
 export function findDataWorkload(name: string): DataWorkload | undefined {

@@ -67,6 +67,9 @@ export interface DataWorld {
 
 const serverPod = (kind: ServerKind) => `bench-${kind}`;
 
+/** The service-port key (ns/name:port/PROTOCOL) of a server's TCP port, as the proxies key it. */
+export const measuredServiceKey = (kind: ServerKind) => `default/${serverPod(kind)}:tcp/TCP`;
+
 function service(kind: ServerKind): Service {
   const s = SERVERS[kind];
   const ports: ServicePort[] = [
