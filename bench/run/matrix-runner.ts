@@ -17,7 +17,7 @@ import { RESULTS_SCHEMA_ID } from '../lib/results.ts';
 import { seededRandom } from '../lib/stats.ts';
 import { metric } from '../lib/summary.ts';
 import type { ControlWorkload, TrialValue } from '../lib/workload.ts';
-import { growBackground } from '../workloads/data/background.ts';
+import { endpointChangeLatencies, growBackground } from '../workloads/data/background.ts';
 import { findDataWorkload, scalingWorkloadNames } from '../workloads/data/index.ts';
 import { type DataPath, measuredServiceKey } from '../workloads/data/world.ts';
 import { collectEnvironment } from './environment.ts';
@@ -110,6 +110,9 @@ function toCell(cell: LiveCell): Cell {
   return out;
 }
 
+/** Endpoint changes timed to the kernel at each background size (each one waited for). */
+const ENDPOINT_CHANGES = 5;
+
 /** Interleaved rounds of `live` (one phase): warm-up rounds first, not recorded. */
 async function runRounds(
   live: LiveCell[],
@@ -169,6 +172,12 @@ async function grow(
       log: (o.progress ?? silentProgress).phase,
     });
     grown.set(group, planned.services);
+    // One endpoint change at a time to every node's kernel, on the last background Service.
+    const changes = await endpointChangeLatencies(cluster, planned.services - 1, ENDPOINT_CHANGES, {
+      signal: o.signal,
+    });
+    for (const ms of changes)
+      record(cell, [{ name: 'endpoint_change_ms', unit: 'ms', better: 'lower', value: ms }]);
     record(cell, [
       { name: 'create_s', unit: 's', better: 'lower', value: r.createSeconds },
       { name: 'programmed_s', unit: 's', better: 'lower', value: r.syncSeconds },

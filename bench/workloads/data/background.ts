@@ -10,7 +10,12 @@
  * inside the node namespace), and how long that took is recorded with the agents' CPU.
  */
 import { readFileSync } from 'node:fs';
-import { LABEL_SERVICE_NAME, type EndpointSlice, type Service } from '../../../dataplane/api/types.ts';
+import {
+  ANNOTATION_LAST_CHANGE_TRIGGER_TIME,
+  LABEL_SERVICE_NAME,
+  type EndpointSlice,
+  type Service,
+} from '../../../dataplane/api/types.ts';
 import { type Cluster, runIn } from '../../../dataplane/cluster/cluster.ts';
 import { describeError, isKdpError, KdpError } from '../../../dataplane/errors.ts';
 import { numberToIpv4 } from '../../../dataplane/kernel/cidr.ts';
@@ -208,4 +213,66 @@ export async function growBackground(
     dispatchPosition: sortedPosition(keys, o.measuredKey),
     dispatchTotal: keys.length,
   };
+}
+
+const PROGRAMMING = 'kubeproxy_network_programming_duration_seconds';
+/** Replacement endpoint addresses come from 241.0.0.0/8, also reserved and never routed. */
+let nextMoved = 241n << 24n;
+
+async function programmingSamples(
+  netns: string,
+  signal?: AbortSignal,
+): Promise<{ count: number; sum: number }> {
+  const text = await nodeMetricsText(netns, signal);
+  return {
+    count: sampleValue(text, `${PROGRAMMING}_count`) ?? 0,
+    sum: sampleValue(text, `${PROGRAMMING}_sum`) ?? 0,
+  };
+}
+
+/**
+ * One endpoint change to every node's kernel, `changes` times in a row: background Service `index`
+ * gets one endpoint replaced (stamped with its trigger time, as the EndpointSlice controller
+ * does), and each node's kubeproxy_network_programming_duration_seconds is read until it counted
+ * the change; its sum grew by exactly that change's latency (trigger time to rules programmed, in
+ * the proxier's own clock). A change's figure is its slowest node's. Milliseconds, in order.
+ */
+export async function endpointChangeLatencies(
+  cluster: Cluster,
+  index: number,
+  changes: number,
+  o: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<number[]> {
+  const slices = cluster.client.resource<EndpointSlice>('discovery.k8s.io/endpointslices');
+  const name = `${backgroundName(index)}-bg`;
+  const out: number[] = [];
+  for (let k = 0; k < changes; k++) {
+    const before = await Promise.all(cluster.nodes.map((n) => programmingSamples(n.netns, o.signal)));
+    const slice = await slices.get(name, BACKGROUND_NAMESPACE);
+    const endpoints = slice.endpoints.map((ep, j) =>
+      j === 0 ? { ...ep, addresses: [numberToIpv4(nextMoved++)] } : ep,
+    );
+    const annotations = { [ANNOTATION_LAST_CHANGE_TRIGGER_TIME]: new Date().toISOString() };
+    await slices.update({ ...slice, metadata: { ...slice.metadata, annotations }, endpoints });
+    const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+    let worst = 0;
+    for (const [i, node] of cluster.nodes.entries()) {
+      for (;;) {
+        o.signal?.throwIfAborted();
+        const now = await programmingSamples(node.netns, o.signal);
+        if (now.count > before[i].count) {
+          worst = Math.max(worst, ((now.sum - before[i].sum) / (now.count - before[i].count)) * 1000);
+          break;
+        }
+        if (Date.now() > deadline)
+          throw new KdpError(
+            BACKGROUND_ERROR,
+            `${node.name}: an endpoint change was not programmed within ${(o.timeoutMs ?? 60_000) / 1000} s`,
+          );
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    out.push(worst);
+  }
+  return out;
 }
