@@ -71,8 +71,12 @@ const STANDARD = ['tcp-stream-1', 'tcp-rr', 'http'];
 const SHORT_PATHS = ['pod-pod-cross-node', 'pod-clusterip'];
 /** The default comparison: established-flow throughput and latency, and the new-connection rates. */
 const COMPARISON = ['tcp-stream-1', 'tcp-rr', 'tcp-crr', 'udp-new-flow'];
-/** The default comparison's two sizes, and the full suite's (sizes the host cannot hold are dropped). */
-export const DEFAULT_SERVICES = [0, 10_000];
+/**
+ * The default comparison's two sizes (10k does not fit its 10-minute budget on a shared 2-core
+ * machine: growing a cluster to 10k Services alone took minutes there), and the full suite's
+ * (sizes the host cannot hold are dropped).
+ */
+export const DEFAULT_SERVICES = [0, 1_000];
 export const FULL_SERVICES = [0, 1_000, 10_000, 30_000];
 export const DEFAULT_ENDPOINTS_PER_SERVICE = 10;
 const NO_LIMITS: HostLimits = { memoryAvailableBytes: Number.POSITIVE_INFINITY };

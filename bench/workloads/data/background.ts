@@ -69,8 +69,13 @@ export function sampleValue(text: string, name: string): number | undefined {
 export async function nodeMetricsText(netns: string, signal?: AbortSignal): Promise<string> {
   const script = `exec 3<>/dev/tcp/127.0.0.1/${METRICS_PORT} && printf 'GET /metrics HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3 && cat <&3`;
   const r = await runIn(netnsPath(netns), ['bash', '-c', script], { timeoutMs: 10_000, signal });
-  if (r.code !== 0)
-    throw new KdpError(BACKGROUND_ERROR, `cannot read the proxy metrics in ${netns}: ${r.stderr.trim()}`);
+  if (r.code !== 0) {
+    const how = r.signal ? `no answer within 10 s (${r.signal})` : `exit ${r.code}`;
+    throw new KdpError(
+      BACKGROUND_ERROR,
+      `cannot read the proxy metrics in ${netns}: ${how} ${r.stderr.trim()}`.trim(),
+    );
+  }
   return r.stdout;
 }
 
@@ -180,7 +185,9 @@ export async function growBackground(
   o.log?.(
     `${to - from} background Services created in ${createSeconds.toFixed(1)} s; waiting for every node`,
   );
-  const deadline = Date.now() + (o.timeoutMs ?? 300_000);
+  // A node's sync work grows with N (and a loaded machine stretches it): 2 min + 30 ms a Service.
+  const timeoutMs = o.timeoutMs ?? 120_000 + 30 * to;
+  const deadline = Date.now() + timeoutMs;
   for (const [i, node] of nodes.entries()) {
     const want = before[i] + (to - from);
     for (;;) {
@@ -197,7 +204,7 @@ export async function growBackground(
       if (Date.now() > deadline)
         throw new KdpError(
           BACKGROUND_ERROR,
-          `${node.name}: its proxy programmed ${have ?? '?'} service ports, not ${want}, within ${(o.timeoutMs ?? 300_000) / 1000} s`,
+          `${node.name}: its proxy programmed ${have ?? '?'} service ports, not ${want}, within ${timeoutMs / 1000} s`,
         );
       await new Promise((r) => setTimeout(r, 250));
     }

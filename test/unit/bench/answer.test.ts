@@ -4,6 +4,7 @@ import type { Cell } from '../../../bench/lib/results.ts';
 import { metric } from '../../../bench/lib/summary.ts';
 import { validateResults } from '../../../bench/lib/validate.ts';
 import { answerMarkdown, answerRows } from '../../../bench/report/answer.ts';
+import { buildCharts } from '../../../bench/report/charts.ts';
 import { renderMarkdown } from '../../../bench/report/markdown.ts';
 import { around, results } from './results-fixture.ts';
 
@@ -91,4 +92,23 @@ test('the Markdown summary leads with the answer table; missing figures are dash
   );
   assert.ok(!lines.some((l) => l.startsWith('| ipvs')), 'a skipped mode has no row');
   assert.deepEqual(answerMarkdown(results([])), []);
+});
+
+test('HTML: connections/s and connect p99 against N per mode, with the direct path as the dashed reference line', () => {
+  const charts = buildCharts(FIXTURE);
+  for (const name of ['connections_per_s (connections/s)', 'connect_p99_us (us)']) {
+    const chart = charts.find((c) => c.title === `tcp-crr: ${name} against the number of services`);
+    assert.ok(chart, `${name}: ${charts.map((c) => c.title).join('; ')}`);
+    const datasets = (chart.config as { data: { datasets: Array<Record<string, unknown>> } }).data.datasets;
+    const direct = datasets.find((d) => d.label === 'iptables / host-gw direct pod-pod-cross-node')!;
+    const service = datasets.find((d) => d.label === 'iptables / host-gw pod-clusterip')!;
+    assert.deepEqual(direct.borderDash, [2, 3]);
+    assert.equal(service.borderDash, undefined);
+    assert.deepEqual(
+      (service.data as Array<{ x: number }>).map((p) => p.x),
+      [0, 10_000],
+    );
+  }
+  // Measured at one size only: stays a bar chart by path and mode.
+  assert.ok(charts.some((c) => c.title === 'tcp-stream-1: throughput_gbps (Gbit/s) by path and mode'));
 });

@@ -43,7 +43,7 @@ function usageMessage(fn: () => unknown): string {
   assert.fail('expected a usage error');
 }
 
-test('the default suite: every comparable mode x host-gw x direct and ClusterIP x streams, rr and new connections at 0 and 10k Services', () => {
+test('the default suite: every comparable mode x host-gw x direct and ClusterIP x streams, rr and new connections at 0 and 1k Services', () => {
   const spec = resolveSpec({}, CATALOG);
   assert.equal(spec.suite, 'default');
   assert.deepEqual(spec.modes, ['iptables', 'ipvs', 'userspace']);
@@ -51,7 +51,7 @@ test('the default suite: every comparable mode x host-gw x direct and ClusterIP 
   assert.deepEqual(spec.paths, ['pod-pod-cross-node', 'pod-clusterip']);
   assert.deepEqual(spec.dataWorkloads, ['tcp-stream-1', 'tcp-rr', 'tcp-crr', 'udp-new-flow']);
   assert.deepEqual(spec.controlWorkloads, []);
-  assert.deepEqual(spec.services, [0, 10_000]);
+  assert.deepEqual(spec.services, [0, 1_000]);
   assert.equal(spec.endpointsPerService, 10);
 });
 
