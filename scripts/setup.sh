@@ -52,4 +52,12 @@ if [ -f binding.gyp ]; then
 fi
 # BPF programs (native/bpf/*.bpf.c -> build/bpf/*.bpf.o), each rebuilt only when its source changed.
 bash scripts/build-bpf.sh
+# The new-connection benchmarks' client and server (bench/connbench/connbench.c), one C file built
+# with the system compiler when it changed; kdp bench runs it in pod namespaces.
+if [ ! -x build/kdp-connbench ] || [ bench/connbench/connbench.c -nt build/kdp-connbench ]; then
+  log "building build/kdp-connbench"
+  mkdir -p build
+  cc -O2 -Wall -Wextra -pthread -o build/kdp-connbench.tmp bench/connbench/connbench.c
+  mv build/kdp-connbench.tmp build/kdp-connbench
+fi
 log "ready"

@@ -6,7 +6,10 @@
  *   mode/backend, with 95% interval whiskers;
  * - latency percentiles (latency_*): per workload and path, every trial as a point per
  *   percentile and a line through the medians, per mode/backend, on a log axis;
- * - metrics of cells with a `services` parameter: a line per mode against the number of services;
+ * - metrics of cells with a `services` parameter at more than one value (the control workloads'
+ *   sizes, the background-Services axis of the new-connection workloads): a line per mode (and
+ *   path) against the number of services; the direct pod-to-pod path, which crosses no Service,
+ *   is drawn dashed in grey as the reference the Service paths are read against;
  * - anything else: bars per cell.
  * A baseline, when given, appears beside the current run in the same chart, paler or dashed.
  */
@@ -27,8 +30,11 @@ type Kind = 'bars' | 'latency' | 'scaling' | 'other';
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 const pale = (hex: string): string => `${hex}66`;
 
-function kindOf(cell: Cell, m: Metric): Kind {
-  if (typeof cell.axes.params?.services === 'number') return 'scaling';
+/** Paths that cross no Service: the reference line of a scaling chart. */
+const isDirect = (path: string) => path.startsWith('pod-pod-');
+
+function kindOf(cell: Cell, m: Metric, scaled: ReadonlySet<string>): Kind {
+  if (typeof cell.axes.params?.services === 'number' && scaled.has(cell.axes.workload)) return 'scaling';
   if (cell.axes.path === '-') return 'other';
   if (m.name.startsWith('latency_')) return 'latency';
   return m.better === 'higher' ? 'bars' : 'other';
@@ -42,6 +48,12 @@ interface Entry {
 
 function entries(current: BenchResults, baseline?: BenchResults): Array<Entry & { kind: Kind }> {
   const base = new Map((baseline?.cells ?? []).map((c) => [c.id, c]));
+  // Workloads measured at more than one number of services.
+  const sizes = new Map<string, Set<unknown>>();
+  for (const c of current.cells)
+    if (c.axes.params?.services !== undefined)
+      sizes.set(c.axes.workload, (sizes.get(c.axes.workload) ?? new Set()).add(c.axes.params.services));
+  const scaled = new Set([...sizes].filter(([, s]) => s.size > 1).map(([w]) => w));
   return current.cells
     .filter((c) => !c.skipped)
     .flatMap((cell) =>
@@ -49,7 +61,7 @@ function entries(current: BenchResults, baseline?: BenchResults): Array<Entry & 
         cell,
         metric,
         baseline: base.get(cell.id)?.metrics.find((m) => m.name === metric.name),
-        kind: kindOf(cell, metric),
+        kind: kindOf(cell, metric, scaled),
       })),
     );
 }
@@ -169,16 +181,24 @@ function scalingChart(id: string, title: string, group: Entry[]): ChartSpec {
   // A line per mode/backend and per value of any other parameter (e.g. iptables=nft, legacy).
   const lineOf = (e: Entry): string => {
     const { services: _services, ...rest } = e.cell.axes.params ?? {};
-    return [seriesLabel(e.cell.axes), paramsLabel({ ...e.cell.axes, params: rest })]
+    const path =
+      e.cell.axes.path === '-'
+        ? ''
+        : isDirect(e.cell.axes.path)
+          ? `direct ${e.cell.axes.path}`
+          : e.cell.axes.path;
+    return [seriesLabel(e.cell.axes), path, paramsLabel({ ...e.cell.axes, params: rest })]
       .filter(Boolean)
       .join(' ');
   };
   const series = uniq(group.map(lineOf));
-  const datasets = series.flatMap((s, i) => {
+  let colors = 0;
+  const datasets = series.flatMap((s) => {
     const mine = group
       .filter((e) => lineOf(e) === s)
       .sort((a, b) => Number(a.cell.axes.params!.services) - Number(b.cell.axes.params!.services));
-    const color = PALETTE[i % PALETTE.length];
+    const direct = isDirect(mine[0].cell.axes.path);
+    const color = direct ? '#555555' : PALETTE[colors++ % PALETTE.length];
     const x = (e: Entry): number => Number(e.cell.axes.params!.services);
     const sets: Record<string, unknown>[] = [
       {
@@ -187,6 +207,7 @@ function scalingChart(id: string, title: string, group: Entry[]): ChartSpec {
         backgroundColor: color,
         data: mine.map((e) => ({ x: x(e), y: e.metric.summary.median })),
         errorBars: mine.map((e) => whisker(e.metric)),
+        ...(direct ? { borderDash: [2, 3] } : {}),
       },
     ];
     const based = mine.filter((e) => e.baseline);

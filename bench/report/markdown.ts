@@ -1,12 +1,13 @@
 /**
  * The Markdown summary of a run, for a CI log or a pull-request comment: what a reviewer needs at
- * a glance. The environment; the verdicts first when a comparison is given (regressions on top);
+ * a glance. The environment; the one-table answer per mode (answer.ts); the verdicts first when a comparison is given (regressions on top);
  * then one table per workload family with paths as rows and modes/backends as columns, each
  * value a median with its 95% interval and, against a baseline, an arrow and the change; skipped
  * and failed cells with their reasons; where the HTML report with the charts is.
  */
 import type { Comparison, MetricComparison } from '../compare/compare.ts';
 import type { BenchResults, Cell } from '../lib/results.ts';
+import { answerMarkdown } from './answer.ts';
 import {
   byWorkload,
   comparisonIndex,
@@ -182,6 +183,7 @@ export function renderMarkdown(current: BenchResults, opts: MarkdownOptions = {}
   if (opts.baseline && !opts.comparison) {
     out.push(`Baseline: ${escapeMarkdown(runLine(opts.baseline))} (no comparison given)`, '');
   }
+  out.push(...answerMarkdown(current));
   if (opts.comparison) out.push(...verdictSection(opts.comparison));
   for (const [workload, cells] of byWorkload(current.cells))
     out.push(...workloadTable(workload, cells, opts.comparison));

@@ -8,7 +8,8 @@
 import { overlayBackendNames } from '../../dataplane/overlay/backends/registry.ts';
 import { OVERLAY_ENGINES } from '../../dataplane/overlay/options.ts';
 import { proxyModeNames } from '../../dataplane/proxy/modes.ts';
-import { dataWorkloadNames } from '../workloads/data/index.ts';
+import { dataWorkloadNames, scalingWorkloadNames } from '../workloads/data/index.ts';
+import { readHostLimits } from './services-axis.ts';
 import { DATA_PATHS } from '../workloads/data/world.ts';
 import type { ControlWorkload } from '../lib/workload.ts';
 import type { Catalog } from './spec.ts';
@@ -32,5 +33,7 @@ export function buildCatalog(control: readonly ControlWorkload[]): Catalog {
     paths: [...DATA_PATHS],
     dataWorkloads: dataWorkloadNames(),
     controlWorkloads: control.map((w) => w.name),
+    scalingWorkloads: scalingWorkloadNames(),
+    host: readHostLimits(),
   };
 }

@@ -5,6 +5,7 @@
  * lists the valid values. Pure: the catalog comes from the caller, so tests need no registries.
  */
 import { KdpError } from '../../dataplane/errors.ts';
+import { type HostLimits, parseServicesFlag, servicesLimit } from './services-axis.ts';
 
 export const BENCH_USAGE_ERROR = 'KDP_ERR_USAGE';
 
@@ -18,6 +19,10 @@ export interface Catalog {
   paths: string[];
   dataWorkloads: string[];
   controlWorkloads: string[];
+  /** Data workloads whose cells repeat at every background-Services size (new connections). */
+  scalingWorkloads?: string[];
+  /** What the host can hold (the --services sizes are checked against it); default: no limit. */
+  host?: HostLimits;
 }
 
 export interface MatrixSpec {
@@ -28,6 +33,13 @@ export interface MatrixSpec {
   paths: string[];
   dataWorkloads: string[];
   controlWorkloads: string[];
+  /**
+   * Background Services programmed besides the measured ones, ascending; [0] is no axis. Data
+   * cells of scaling workloads repeat at every size, the others run at the first.
+   */
+  services?: number[];
+  /** Default DEFAULT_ENDPOINTS_PER_SERVICE. */
+  endpointsPerService?: number;
   trials: number;
   warmup: number;
   seconds: number;
@@ -47,6 +59,8 @@ export interface BenchFlags {
   warmup?: string;
   seconds?: string;
   seed?: string;
+  services?: string;
+  endpointsPerService?: string;
 }
 
 const usage = (message: string) => new KdpError(BENCH_USAGE_ERROR, message);
@@ -55,38 +69,57 @@ const usage = (message: string) => new KdpError(BENCH_USAGE_ERROR, message);
 const comparableModes = (c: Catalog) => c.modes.filter((m) => m !== 'none');
 const STANDARD = ['tcp-stream-1', 'tcp-rr', 'http'];
 const SHORT_PATHS = ['pod-pod-cross-node', 'pod-clusterip'];
+/** The default comparison: established-flow throughput and latency, and the new-connection rates. */
+const COMPARISON = ['tcp-stream-1', 'tcp-rr', 'tcp-crr', 'udp-new-flow'];
+/**
+ * The default comparison's two sizes (10k does not fit its 10-minute budget on a shared 2-core
+ * machine: growing a cluster to 10k Services alone took minutes there), and the full suite's
+ * (sizes the host cannot hold are dropped).
+ */
+export const DEFAULT_SERVICES = [0, 1_000];
+export const FULL_SERVICES = [0, 1_000, 10_000, 30_000];
+export const DEFAULT_ENDPOINTS_PER_SERVICE = 10;
+const NO_LIMITS: HostLimits = { memoryAvailableBytes: Number.POSITIVE_INFINITY };
+const NO_AXIS = { services: [0], endpointsPerService: DEFAULT_ENDPOINTS_PER_SERVICE };
 
 /** Each preset from the catalog; see docs/BENCHMARKS.md for what each is for. */
 export function suitePreset(suite: Suite, c: Catalog): Omit<MatrixSpec, 'suite' | 'seed'> {
   const none = { dataWorkloads: [], paths: [], backends: [] };
   switch (suite) {
     case 'default':
+      // Direct pod-to-pod next to the ClusterIP: the reference every mode is a ratio of.
       return {
-        ...{ modes: comparableModes(c), backends: ['host-gw'], paths: c.paths, dataWorkloads: STANDARD },
-        ...{ controlWorkloads: [], trials: 5, warmup: 1, seconds: 3, quick: false },
+        ...{
+          modes: comparableModes(c),
+          backends: ['host-gw'],
+          paths: SHORT_PATHS,
+          dataWorkloads: COMPARISON,
+        },
+        ...{ controlWorkloads: [], trials: 5, warmup: 1, seconds: 2, quick: false },
+        ...{ services: DEFAULT_SERVICES, endpointsPerService: DEFAULT_ENDPOINTS_PER_SERVICE },
       };
     case 'smoke':
       return {
         ...{ modes: ['iptables'], backends: ['host-gw'], paths: SHORT_PATHS, dataWorkloads: STANDARD },
         // callgrind runs the engine under valgrind for tens of seconds a trial: not a smoke test.
         ...{ controlWorkloads: c.controlWorkloads.filter((w) => w !== 'callgrind'), trials: 2, warmup: 0 },
-        ...{ seconds: 1, quick: true },
+        ...{ seconds: 1, quick: true, ...NO_AXIS },
       };
     case 'ci':
       return {
         ...{ modes: ['iptables'], backends: ['host-gw'], paths: SHORT_PATHS, dataWorkloads: STANDARD },
-        ...{ controlWorkloads: [], trials: 8, warmup: 1, seconds: 2, quick: false },
+        ...{ controlWorkloads: [], trials: 8, warmup: 1, seconds: 2, quick: false, ...NO_AXIS },
       };
     case 'overlay':
       return {
         ...{ modes: ['iptables'], backends: c.backends, paths: ['pod-pod-cross-node'] },
         ...{ dataWorkloads: ['tcp-stream-1', 'tcp-stream-4', 'tcp-rr', 'udp-pps'], controlWorkloads: [] },
-        ...{ trials: 5, warmup: 1, seconds: 5, quick: false },
+        ...{ trials: 5, warmup: 1, seconds: 5, quick: false, ...NO_AXIS },
       };
     case 'control':
       return {
         ...{ ...none, modes: comparableModes(c), controlWorkloads: c.controlWorkloads },
-        ...{ trials: 5, warmup: 1, seconds: 3, quick: false },
+        ...{ trials: 5, warmup: 1, seconds: 3, quick: false, ...NO_AXIS },
       };
     case 'full':
       return {
@@ -97,6 +130,11 @@ export function suitePreset(suite: Suite, c: Catalog): Omit<MatrixSpec, 'suite' 
           dataWorkloads: c.dataWorkloads,
         },
         ...{ controlWorkloads: c.controlWorkloads, trials: 10, warmup: 2, seconds: 5, quick: false },
+        // 30k where memory allows: a preset drops the sizes this host cannot hold.
+        services: FULL_SERVICES.filter(
+          (n) => servicesLimit(n, DEFAULT_ENDPOINTS_PER_SERVICE, c.host ?? NO_LIMITS) === undefined,
+        ),
+        endpointsPerService: DEFAULT_ENDPOINTS_PER_SERVICE,
       };
   }
 }
@@ -159,7 +197,15 @@ export function resolveSpec(flags: BenchFlags, catalog: Catalog): MatrixSpec {
     if (spec.paths.length === 0) spec.paths = catalog.paths;
     if (spec.backends.length === 0) spec.backends = ['host-gw'];
   }
-  const axisFlags = [flags.modes, flags.backends, flags.paths, flags.workloads];
+  spec.endpointsPerService =
+    integer('endpoints-per-service', flags.endpointsPerService, 1, 1000) ?? spec.endpointsPerService;
+  if (flags.services !== undefined)
+    spec.services = parseServicesFlag(
+      flags.services,
+      spec.endpointsPerService ?? DEFAULT_ENDPOINTS_PER_SERVICE,
+      catalog.host ?? NO_LIMITS,
+    );
+  const axisFlags = [flags.modes, flags.backends, flags.paths, flags.workloads, flags.services];
   if (axisFlags.some((f) => f !== undefined)) spec.suite = 'custom';
   spec.trials = integer('trials', flags.trials, 1, 1000) ?? spec.trials;
   spec.warmup = integer('warmup', flags.warmup, 0, 100) ?? spec.warmup;

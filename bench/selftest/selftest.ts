@@ -14,10 +14,10 @@ import { loadThresholds } from '../compare/thresholds.ts';
 import type { BenchEnvironment, BenchResults } from '../lib/results.ts';
 import { median } from '../lib/stats.ts';
 import { collectEnvironment } from '../run/environment.ts';
-import { cellId } from '../run/plan.ts';
+import { cellId } from '../run/matrix-plan.ts';
 import { ClusterPool } from '../run/pool.ts';
 import { type ProgressSink, silentProgress } from '../run/progress.ts';
-import { runMatrix } from '../run/runner.ts';
+import { runMatrix } from '../run/matrix-runner.ts';
 import type { MatrixSpec } from '../run/spec.ts';
 import { injectTbf, removeTbf, SELFTEST_ERROR, tbfRateBits } from './tbf.ts';
 

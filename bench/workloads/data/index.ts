@@ -11,13 +11,20 @@
  *                    throughput_gbps, loss_percent
  *   udp-pps          iperf3 -u, 64-byte datagrams, unbounded rate: packets_per_s received
  *   tcp-rr           sockperf ping-pong --tcp, 64-byte messages: latency p50/p90/p99/p99.9 (us)
- *   tcp-crr          wrk with "Connection: close" against kdp/http: every request a new TCP
- *                    connection (connect, request, response, close): connections_per_s
+ *   tcp-crr          kdp-connbench (connbench.ts), one connection at a time, closed loop: connect,
+ *                    16-byte request, 2-byte answer, close: connections_per_s, connect and
+ *                    transaction p50/p99, failures. Every connection's first packet walks the
+ *                    proxy's rules, so this is where modes differ with many Services.
+ *   tcp-crr-rate     the same at a fixed offered rate (CRR_OFFERED_RATE/s): connect and
+ *                    transaction p50/p99 without the closed loop's self-pacing, failures, late starts
+ *   udp-new-flow     kdp-connbench: one datagram from a new source port per flow, answered: flows_per_s
  *   http             wrk --latency against kdp/http with keep-alive: requests_per_s, p50/p99
  */
 import type { TrialValue } from '../../lib/workload.ts';
+import { connbenchArgv, type ConnbenchWorkload, parseConnbench } from './connbench.ts';
 import { parseIperfTcp, parseIperfUdp, parseSockperf, parseWrk } from './parsers.ts';
-import { machineBusySeconds, runTool } from './tools.ts';
+import { BENCH_TOOL_ERROR, machineBusySeconds, runTool } from './tools.ts';
+import { KdpError } from '../../../dataplane/errors.ts';
 import type { ServerKind, Target } from './world.ts';
 
 export interface TrialOptions {
@@ -30,6 +37,8 @@ export interface DataWorkload {
   name: string;
   description: string;
   server: ServerKind;
+  /** Whether its cells repeat at every background-Services size (each connection's first packet walks the rules). */
+  scalesWithServices?: boolean;
   trial(target: Target, o: TrialOptions): Promise<TrialValue[]>;
 }
 
@@ -99,6 +108,41 @@ function wrkArgv(t: Target, o: TrialOptions, extra: string[]): string[] {
   return ['wrk', '-t1', `-c${WRK_CONNECTIONS}`, `-d${o.seconds}s`, '--timeout', '2s', ...extra, url];
 }
 
+/** tcp-crr-rate's offered load: well below what one closed-loop client reaches at 10k Services here. */
+export const CRR_OFFERED_RATE = 2000;
+
+function connbench(name: string, tool: ConnbenchWorkload, rate: number): DataWorkload {
+  const what =
+    tool === 'tcp-crr'
+      ? 'new TCP connection per request (connect, request, answer, close)'
+      : 'one datagram per new source port, answered';
+  const loop = rate > 0 ? `at ${rate}/s offered` : 'closed loop';
+  return {
+    name,
+    description: `kdp-connbench, ${what}, ${loop}`,
+    server: 'connbench',
+    scalesWithServices: true,
+    async trial(t, o) {
+      const argv = connbenchArgv(tool, t.host, t.port, { seconds: o.seconds, rate });
+      const r = parseConnbench(await runTool(t.run, argv, o.seconds, o.signal));
+      if (r.completed === 0)
+        throw new KdpError(BENCH_TOOL_ERROR, `${argv.join(' ')}: all ${r.attempts} attempts failed`);
+      const values: TrialValue[] = [];
+      if (tool === 'udp-new-flow') values.push(v('flows_per_s', 'flows/s', 'higher', r.rate));
+      else if (rate === 0) values.push(v('connections_per_s', 'connections/s', 'higher', r.rate));
+      if (tool === 'tcp-crr') {
+        values.push(v('connect_p50_us', 'us', 'lower', r.connectP50Us));
+        values.push(v('connect_p99_us', 'us', 'lower', r.connectP99Us));
+      }
+      values.push(v('transaction_p50_us', 'us', 'lower', r.txnP50Us));
+      values.push(v('transaction_p99_us', 'us', 'lower', r.txnP99Us));
+      values.push(v('failures', 'count', 'lower', r.failures));
+      if (rate > 0) values.push(v('late_starts', 'count', 'lower', r.late));
+      return values;
+    },
+  };
+}
+
 export const DATA_WORKLOADS: DataWorkload[] = [
   tcpStream(1),
   tcpStream(4),
@@ -126,17 +170,9 @@ export const DATA_WORKLOADS: DataWorkload[] = [
       ];
     },
   },
-  {
-    name: 'tcp-crr',
-    description: `wrk, ${WRK_CONNECTIONS} connections, "Connection: close" against kdp/http: new connections per second`,
-    server: 'http',
-    async trial(t, o) {
-      const r = parseWrk(
-        await runTool(t.run, wrkArgv(t, o, ['-H', 'Connection: close']), o.seconds, o.signal),
-      );
-      return [v('connections_per_s', 'connections/s', 'higher', r.requestsPerSecond)];
-    },
-  },
+  connbench('tcp-crr', 'tcp-crr', 0),
+  connbench('tcp-crr-rate', 'tcp-crr', CRR_OFFERED_RATE),
+  connbench('udp-new-flow', 'udp-new-flow', 0),
   {
     name: 'http',
     description: `wrk --latency, ${WRK_CONNECTIONS} keep-alive connections against kdp/http`,
@@ -153,6 +189,10 @@ export const DATA_WORKLOADS: DataWorkload[] = [
 
 export function dataWorkloadNames(): string[] {
   return DATA_WORKLOADS.map((w) => w.name);
+}
+
+export function scalingWorkloadNames(): string[] {
+  return DATA_WORKLOADS.filter((w) => w.scalesWithServices).map((w) => w.name);
 }
 
 export function findDataWorkload(name: string): DataWorkload | undefined {

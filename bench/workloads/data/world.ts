@@ -17,6 +17,7 @@
 import type { Pod, Service, ServicePort } from '../../../dataplane/api/types.ts';
 import type { Cluster } from '../../../dataplane/cluster/cluster.ts';
 import { KdpError } from '../../../dataplane/errors.ts';
+import { CONNBENCH_BINARY, CONNBENCH_PORT } from './connbench.ts';
 import type { Runner } from './tools.ts';
 
 export const DATA_PATHS = [
@@ -27,13 +28,15 @@ export const DATA_PATHS = [
 ] as const;
 export type DataPath = (typeof DATA_PATHS)[number];
 
-export type ServerKind = 'iperf3' | 'sockperf' | 'http';
+export type ServerKind = 'iperf3' | 'sockperf' | 'http' | 'connbench';
 
 interface ServerSpec {
   image: string;
   port: number;
   nodePort: number;
   udp?: boolean;
+  /** A host program (no built-in image): its argv; the pod is Ready once `port` listens. */
+  command?: string[];
 }
 
 const SERVERS: Record<ServerKind, ServerSpec> = {
@@ -41,6 +44,14 @@ const SERVERS: Record<ServerKind, ServerSpec> = {
   // A TCP container port makes kdp/sockperf serve TCP (sockperf server --tcp).
   sockperf: { image: 'kdp/sockperf', port: 11111, nodePort: 30111 },
   http: { image: 'kdp/http', port: 8080, nodePort: 30080 },
+  // The new-connection workloads' server (build/kdp-connbench), TCP and UDP on one port.
+  connbench: {
+    image: 'kdp-bench/connbench',
+    port: CONNBENCH_PORT,
+    nodePort: 30070,
+    udp: true,
+    command: [CONNBENCH_BINARY, 'serve', '--port', String(CONNBENCH_PORT)],
+  },
 };
 
 export interface Target {
@@ -55,6 +66,9 @@ export interface DataWorld {
 }
 
 const serverPod = (kind: ServerKind) => `bench-${kind}`;
+
+/** The service-port key (ns/name:port/PROTOCOL) of a server's TCP port, as the proxies key it. */
+export const measuredServiceKey = (kind: ServerKind) => `default/${serverPod(kind)}:tcp/TCP`;
 
 function service(kind: ServerKind): Service {
   const s = SERVERS[kind];
@@ -92,6 +106,7 @@ export async function createDataWorld(cluster: Cluster, signal?: AbortSignal): P
         node: node2.name,
         labels: { app: serverPod(k) },
         ports: [SERVERS[k].port],
+        ...(SERVERS[k].command ? { command: SERVERS[k].command, readyPort: SERVERS[k].port } : {}),
       }),
     ),
     cluster.addPod('bench-client-near', { image: 'kdp/pause', node: node2.name }),
@@ -127,7 +142,7 @@ export async function createDataWorld(cluster: Cluster, signal?: AbortSignal): P
   // The proxy programs new Services within its sync period: wait until every path answers.
   const deadline = Date.now() + 60_000;
   for (const path of DATA_PATHS) {
-    for (const kind of ['http', 'sockperf'] as const) {
+    for (const kind of ['http', 'sockperf', 'connbench'] as const) {
       const t = world.target(path, kind);
       while (!(await connects(t.run, t.host, t.port))) {
         signal?.throwIfAborted();

@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import { buildCatalog } from '../../../bench/run/catalog.ts';
 import { RESULTS_DIR, writeOutputs } from '../../../bench/run/output.ts';
 import { progressDisplay } from '../../../bench/run/progress.ts';
-import { runMatrix } from '../../../bench/run/runner.ts';
+import { runMatrix } from '../../../bench/run/matrix-runner.ts';
 import { type BenchFlags, resolveSpec, SUITES } from '../../../bench/run/spec.ts';
 import { runSelftest, selftestSummary } from '../../../bench/selftest/selftest.ts';
 import { CONTROL_WORKLOADS } from '../../../bench/workloads/control/index.ts';
@@ -115,6 +115,11 @@ export function benchCommand(): Command {
     .option('--backends <list>', 'overlay backends, e.g. host-gw,vxlan,udp,udp:baseline')
     .option('--paths <list>', 'pod-pod-same-node, pod-pod-cross-node, pod-clusterip, external-nodeport')
     .option('--workloads <list>', 'data and control workloads, comma-separated')
+    .option(
+      '--services <list>',
+      'background Services programmed besides the measured ones, comma-separated sizes, e.g. 0,1000,10000 (new-connection workloads run at each)',
+    )
+    .option('--endpoints-per-service <n>', 'endpoints of each background Service (default 10)')
     .option('--trials <n>', 'recorded trials per cell')
     .option('--warmup <n>', 'warm-up rounds (not recorded)')
     .option('--seconds <s>', 'seconds per data-plane trial')

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readResults } from '../../../bench/lib/validate.ts';
 import { writeOutputs } from '../../../bench/run/output.ts';
-import { runMatrix } from '../../../bench/run/runner.ts';
+import { runMatrix } from '../../../bench/run/matrix-runner.ts';
 import type { MatrixSpec } from '../../../bench/run/spec.ts';
 import { defineProxyMode } from '../../../dataplane/proxy/mode-spec.ts';
 import { registerProxyMode } from '../../../dataplane/proxy/modes.ts';

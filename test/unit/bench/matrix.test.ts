@@ -5,9 +5,9 @@ import type { BenchEnvironment, CellAxes } from '../../../bench/lib/results.ts';
 import { validateResults } from '../../../bench/lib/validate.ts';
 import type { ControlWorkload } from '../../../bench/lib/workload.ts';
 import { backendAxis } from '../../../bench/run/catalog.ts';
-import { cellId, NEEDS_ROOT, planCells } from '../../../bench/run/plan.ts';
+import { cellId, NEEDS_ROOT, planCells } from '../../../bench/run/matrix-plan.ts';
 import { splitBackend } from '../../../bench/run/pool.ts';
-import { runMatrix, shuffled } from '../../../bench/run/runner.ts';
+import { runMatrix, shuffled } from '../../../bench/run/matrix-runner.ts';
 import { type Catalog, type MatrixSpec, resolveSpec } from '../../../bench/run/spec.ts';
 import { seededRandom } from '../../../bench/lib/stats.ts';
 
@@ -15,8 +15,9 @@ const CATALOG: Catalog = {
   modes: ['iptables', 'ipvs', 'userspace', 'none'],
   backends: ['host-gw', 'udp', 'udp:baseline'],
   paths: ['pod-pod-same-node', 'pod-pod-cross-node', 'pod-clusterip', 'external-nodeport'],
-  dataWorkloads: ['tcp-stream-1', 'tcp-stream-4', 'tcp-rr', 'http'],
+  dataWorkloads: ['tcp-stream-1', 'tcp-stream-4', 'tcp-rr', 'tcp-crr', 'udp-new-flow', 'http'],
   controlWorkloads: ['sync-full', 'micro'],
+  scalingWorkloads: ['tcp-crr', 'udp-new-flow'],
 };
 
 const ENV: BenchEnvironment = {
@@ -42,14 +43,16 @@ function usageMessage(fn: () => unknown): string {
   assert.fail('expected a usage error');
 }
 
-test('the default suite: every comparable mode x host-gw x the four paths x tcp-stream-1, tcp-rr, http', () => {
+test('the default suite: every comparable mode x host-gw x direct and ClusterIP x streams, rr and new connections at 0 and 1k Services', () => {
   const spec = resolveSpec({}, CATALOG);
   assert.equal(spec.suite, 'default');
   assert.deepEqual(spec.modes, ['iptables', 'ipvs', 'userspace']);
   assert.deepEqual(spec.backends, ['host-gw']);
-  assert.deepEqual(spec.paths, CATALOG.paths);
-  assert.deepEqual(spec.dataWorkloads, ['tcp-stream-1', 'tcp-rr', 'http']);
+  assert.deepEqual(spec.paths, ['pod-pod-cross-node', 'pod-clusterip']);
+  assert.deepEqual(spec.dataWorkloads, ['tcp-stream-1', 'tcp-rr', 'tcp-crr', 'udp-new-flow']);
   assert.deepEqual(spec.controlWorkloads, []);
+  assert.deepEqual(spec.services, [0, 1_000]);
+  assert.equal(spec.endpointsPerService, 10);
 });
 
 test('the overlay suite takes every registered backend with its engine variants', () => {

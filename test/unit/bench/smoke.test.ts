@@ -12,8 +12,8 @@ import { test } from 'node:test';
 import { readResults } from '../../../bench/lib/validate.ts';
 import { buildCatalog } from '../../../bench/run/catalog.ts';
 import { writeOutputs } from '../../../bench/run/output.ts';
-import { NEEDS_ROOT } from '../../../bench/run/plan.ts';
-import { runMatrix } from '../../../bench/run/runner.ts';
+import { NEEDS_ROOT } from '../../../bench/run/matrix-plan.ts';
+import { runMatrix } from '../../../bench/run/matrix-runner.ts';
 import { resolveSpec } from '../../../bench/run/spec.ts';
 import { CONTROL_WORKLOADS } from '../../../bench/workloads/control/index.ts';
 

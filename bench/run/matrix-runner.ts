@@ -3,7 +3,10 @@
  * the pool, control cells through their workload's setup), then runs rounds. Round r runs every
  * cell's trial r in an order shuffled by a seeded generator, so machine drift (a neighbour's
  * build, thermal throttling, a page cache warming) hits all cells alike instead of whichever ran
- * last; the first `warmup` rounds are run the same way and thrown away. A failed trial is kept as
+ * last; the first `warmup` rounds are run the same way and thrown away. With background Services
+ * (the services axis), the rounds run in phases, smallest size first: before a phase every
+ * cluster is grown to that many Services and waited for (its background-services cell records
+ * how long), then that size's cells run their rounds. A failed trial is kept as
  * an error of its cell and the run goes on; an abort (SIGINT) stops it. Whatever happens, every
  * workload instance and cluster made here is closed before runMatrix returns or throws.
  */
@@ -14,10 +17,12 @@ import { RESULTS_SCHEMA_ID } from '../lib/results.ts';
 import { seededRandom } from '../lib/stats.ts';
 import { metric } from '../lib/summary.ts';
 import type { ControlWorkload, TrialValue } from '../lib/workload.ts';
-import { findDataWorkload } from '../workloads/data/index.ts';
-import type { DataPath } from '../workloads/data/world.ts';
+import { endpointChangeLatencies, growBackground } from '../workloads/data/background.ts';
+import { findDataWorkload, scalingWorkloadNames } from '../workloads/data/index.ts';
+import { type DataPath, measuredServiceKey } from '../workloads/data/world.ts';
 import { collectEnvironment } from './environment.ts';
-import { planCells, type PlannedCell } from './plan.ts';
+import { planCells, type PlannedCell } from './matrix-plan.ts';
+import { DEFAULT_ENDPOINTS_PER_SERVICE } from './spec.ts';
 import { ClusterPool } from './pool.ts';
 import { type ProgressSink, silentProgress } from './progress.ts';
 import type { MatrixSpec } from './spec.ts';
@@ -105,6 +110,97 @@ function toCell(cell: LiveCell): Cell {
   return out;
 }
 
+/** Endpoint changes timed to the kernel at each background size (each one waited for). */
+const ENDPOINT_CHANGES = 5;
+
+/** Interleaved rounds of `live` (one phase): warm-up rounds first, not recorded. */
+async function runRounds(
+  live: LiveCell[],
+  rounds: number,
+  warmup: number,
+  random: () => number,
+  counter: { done: number; total: number },
+  o: RunOptions,
+): Promise<void> {
+  const progress = o.progress ?? silentProgress;
+  const trials = rounds - warmup;
+  for (let round = 0; round < rounds; round++) {
+    const warm = round < warmup;
+    const label = warm ? `warm-up ${round + 1}/${warmup}` : `round ${round - warmup + 1}/${trials}`;
+    for (const cell of shuffled(live, random)) {
+      o.signal?.throwIfAborted();
+      progress.trial(counter.done++, counter.total, `${label} ${cell.planned.id}`);
+      try {
+        const values = await cell.runnable!.trial(o.signal);
+        if (!warm) record(cell, values);
+      } catch (e) {
+        o.signal?.throwIfAborted();
+        cell.errors.push(`${label}: ${describeError(e)}`);
+      }
+    }
+  }
+}
+
+/**
+ * Grows the background cell's cluster to its size and records the figures (one trial each). When
+ * that fails, the cluster's data cells of this size do not run: their error says why.
+ */
+async function grow(
+  cell: LiveCell,
+  cells: LiveCell[],
+  grown: Map<string, number>,
+  spec: MatrixSpec,
+  pool: () => ClusterPool,
+  o: RunOptions,
+): Promise<void> {
+  const { planned } = cell;
+  if (planned.skipped) return;
+  const group = planned.group!;
+  const peers = cells.filter(
+    (c) => c.planned.kind === 'data' && c.planned.group === group && c.planned.services === planned.services,
+  );
+  try {
+    // The cluster was built by its data cells' set-up; one that failed to build is not retried.
+    if (!cells.some((c) => c.planned.group === group && c.planned.kind === 'data' && c.runnable))
+      throw new Error('the cluster was not built (see its data cells)');
+    const { cluster } = await pool().get(planned.axes.mode, planned.axes.backend);
+    (o.progress ?? silentProgress).phase(`${group}: ${planned.services} background Services`);
+    const r = await growBackground(cluster, grown.get(group) ?? 0, planned.services, {
+      endpointsPerService: spec.endpointsPerService ?? DEFAULT_ENDPOINTS_PER_SERVICE,
+      measuredKey: measuredServiceKey('connbench'),
+      signal: o.signal,
+      log: (o.progress ?? silentProgress).phase,
+    });
+    grown.set(group, planned.services);
+    // One endpoint change at a time to every node's kernel, on the last background Service.
+    const changes = await endpointChangeLatencies(cluster, planned.services - 1, ENDPOINT_CHANGES, {
+      signal: o.signal,
+    });
+    for (const ms of changes)
+      record(cell, [{ name: 'endpoint_change_ms', unit: 'ms', better: 'lower', value: ms }]);
+    record(cell, [
+      { name: 'create_s', unit: 's', better: 'lower', value: r.createSeconds },
+      { name: 'programmed_s', unit: 's', better: 'lower', value: r.syncSeconds },
+      {
+        name: 'agent_cpu_ms_per_service',
+        unit: 'ms',
+        better: 'lower',
+        value: r.agentCpuSecondsPerService * 1000,
+      },
+      { name: 'dispatch_position', unit: 'position', better: 'lower', value: r.dispatchPosition },
+      { name: 'service_ports', unit: 'count', better: 'lower', value: r.dispatchTotal },
+    ]);
+  } catch (e) {
+    o.signal?.throwIfAborted();
+    const why = `background Services (${planned.services}): ${describeError(e)}`;
+    cell.errors.push(why);
+    for (const peer of peers) {
+      peer.runnable = undefined;
+      peer.errors.push(why);
+    }
+  }
+}
+
 export async function runMatrix(spec: MatrixSpec, o: RunOptions): Promise<BenchResults> {
   const startedAt = new Date().toISOString();
   const progress = o.progress ?? silentProgress;
@@ -113,6 +209,7 @@ export async function runMatrix(spec: MatrixSpec, o: RunOptions): Promise<BenchR
     checkMode: o.checkMode ?? ((mode) => void checkProxyMode(mode)),
     root: o.root ?? process.getuid?.() === 0,
     controlWorkloads: o.controlWorkloads,
+    scalingWorkloads: scalingWorkloadNames(),
   });
   const cells: LiveCell[] = plan.map((planned) => ({ planned, values: new Map(), errors: [] }));
   let ownPool: ClusterPool | undefined;
@@ -121,31 +218,21 @@ export async function runMatrix(spec: MatrixSpec, o: RunOptions): Promise<BenchR
     (ownPool ??= new ClusterPool({ prefix: o.clusterPrefix, signal: o.signal, log: progress.phase }));
   try {
     for (const cell of cells) {
-      if (cell.planned.skipped) continue;
+      if (cell.planned.skipped || cell.planned.kind === 'background') continue;
       progress.phase(`setting up ${cell.planned.id}`);
       await setUp(cell, spec, pool, o);
     }
-    const live = cells.filter((c) => c.runnable);
     const random = seededRandom(spec.seed);
+    const phases = [...new Set(cells.map((c) => c.planned.services))].sort((a, b) => a - b);
     const rounds = spec.warmup + spec.trials;
-    const total = rounds * live.length;
-    let done = 0;
-    for (let round = 0; round < rounds; round++) {
-      const warm = round < spec.warmup;
-      const label = warm
-        ? `warm-up ${round + 1}/${spec.warmup}`
-        : `round ${round - spec.warmup + 1}/${spec.trials}`;
-      for (const cell of shuffled(live, random)) {
-        o.signal?.throwIfAborted();
-        progress.trial(done++, total, `${label} ${cell.planned.id}`);
-        try {
-          const values = await cell.runnable!.trial(o.signal);
-          if (!warm) record(cell, values);
-        } catch (e) {
-          o.signal?.throwIfAborted();
-          cell.errors.push(`${label}: ${describeError(e)}`);
-        }
-      }
+    const total = rounds * cells.filter((c) => c.runnable).length;
+    const counter = { done: 0, total };
+    const grown = new Map<string, number>();
+    for (const size of phases) {
+      for (const cell of cells.filter((c) => c.planned.kind === 'background' && c.planned.services === size))
+        await grow(cell, cells, grown, spec, pool, o);
+      const live = cells.filter((c) => c.runnable && c.planned.services === size);
+      await runRounds(live, rounds, spec.warmup, random, counter, o);
     }
   } finally {
     progress.end();
@@ -171,6 +258,8 @@ export async function runMatrix(spec: MatrixSpec, o: RunOptions): Promise<BenchR
       backends: spec.backends,
       paths: spec.paths,
       workloads: [...spec.dataWorkloads, ...spec.controlWorkloads],
+      services: spec.services ?? [0],
+      endpointsPerService: spec.endpointsPerService ?? DEFAULT_ENDPOINTS_PER_SERVICE,
     },
     cells: cells.map(toCell),
   };
