@@ -64,7 +64,8 @@ async function bringUpOnce(nodes: number, podsPerNode: number, image: Image): Pr
   );
   try {
     const readyMs = performance.now() - t0;
-    const pods = await c.pods();
+    // The topology's pods (the cluster DNS pods in kube-system serve no HTTP).
+    const pods = await c.pods({ namespace: 'default' });
     const targets = pods.map((p) => ({ name: p.metadata.name, ip: p.status!.podIP }));
     const r = await c.exec(
       pods[0]!,

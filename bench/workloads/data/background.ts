@@ -19,7 +19,7 @@ import {
 import { type Cluster, runIn } from '../../../dataplane/cluster/cluster.ts';
 import { describeError, isKdpError, KdpError } from '../../../dataplane/errors.ts';
 import { numberToIpv4 } from '../../../dataplane/kernel/cidr.ts';
-import { netnsPath } from '../../../dataplane/kernel/names.ts';
+import { netnsPath } from '../../../dataplane/kernel/name-checks.ts';
 
 export const BACKGROUND_NAMESPACE = 'bench-bg';
 export const BACKGROUND_ERROR = 'KDP_ERR_BENCH_BACKGROUND';
